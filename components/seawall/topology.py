@@ -1,0 +1,111 @@
+"""Deployment topologies: roles, the product host each role runs, and how
+``{host: X}`` peers of catalogue entries bind to roles.
+
+Topologies ship as data with the library (``seawall/topologies/*.yaml``); a
+loaded topology is checked against the catalogue (hosts, entry ids, products).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from seawall.catalog.load import Catalog
+from seawall.catalog.model import SLUG, Entry, ProductCatalog
+from seawall.errors import TopologyError
+from seawall.yamlsource import read_yaml
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Role(_Strict):
+    """A role of the topology: which product host it runs and which of that host's entries."""
+
+    host: str
+    required: bool = True
+    description: str
+    products: tuple[str, ...] = Field(default=(), description="Only with these products (empty: all).")
+    include: tuple[str, ...] = Field(default=(), description="Only these entry ids of the host.")
+    exclude: tuple[str, ...] = Field(default=(), description="All entries of the host but these.")
+
+    @model_validator(mode="after")
+    def _one_filter(self) -> Role:
+        if self.include and self.exclude:
+            raise ValueError("a role takes include or exclude, not both")
+        return self
+
+    def runs(self, entry: Entry) -> bool:
+        if entry.host != self.host:
+            return False
+        if self.include:
+            return entry.id in self.include
+        return entry.id not in self.exclude
+
+
+class Topology(_Strict):
+    topology: str = Field(pattern=SLUG)
+    description: str
+    products: tuple[str, ...] = Field(min_length=1)
+    roles: dict[str, Role] = Field(min_length=1)
+    host_peers: dict[str, dict[str, tuple[str, ...]]]
+    notes: tuple[str, ...] = ()
+
+    def roles_for(self, product: str, requested: tuple[str, ...] | None) -> tuple[str, ...]:
+        """The roles a stack has: the required ones plus the optional ones it asks for."""
+        chosen = [
+            name
+            for name, role in self.roles.items()
+            if (role.required or (requested is not None and name in requested))
+            and (not role.products or product in role.products)
+        ]
+        return tuple(sorted(chosen))
+
+    def peer_roles(self, role: str, host: str, present: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(r for r in self.host_peers.get(role, {}).get(host, ()) if r in present)
+
+
+def topology_dir() -> Path:
+    return Path(__file__).resolve().parent / "topologies"
+
+
+def available_topologies() -> list[str]:
+    return sorted(p.stem for p in topology_dir().glob("*.yaml"))
+
+
+def load_topology(name: str, catalog: Catalog, directory: Path | None = None) -> Topology:
+    root = directory or topology_dir()
+    path = root / f"{name}.yaml"
+    if not path.is_file():
+        valid = ", ".join(sorted(p.stem for p in root.glob("*.yaml")))
+        raise TopologyError("", f"unknown topology {name!r}; valid: {valid}")
+    doc = read_yaml(path, str(path), TopologyError)
+    try:
+        topology = Topology.model_validate(doc.data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first["loc"]
+        raise TopologyError(doc.where(loc), f"{'.'.join(map(str, loc))}: {first['msg']}") from None
+    for product_name in topology.products:
+        if product_name not in catalog.products:
+            raise TopologyError(doc.where(["products"]), f"unknown product {product_name!r}")
+    for role_name, role in topology.roles.items():
+        hosts = {h for p in topology.products for h in catalog.products[p].hosts}
+        if role.host not in hosts:
+            raise TopologyError(doc.where(["roles", role_name, "host"]), f"unknown host {role.host!r}")
+        ids = {e.id for p in topology.products for e in catalog.products[p].entries}
+        for entry_id in (*role.include, *role.exclude):
+            if entry_id not in ids:
+                raise TopologyError(doc.where(["roles", role_name]), f"unknown entry id {entry_id!r}")
+    for role_name, peers in topology.host_peers.items():
+        for host, roles in peers.items():
+            for target in (role_name, *roles):
+                if target not in topology.roles:
+                    raise TopologyError(doc.where(["host_peers", role_name, host]), f"unknown role {target!r}")
+    return topology
+
+
+def entries_for_role(product: ProductCatalog, role: Role) -> list[Entry]:
+    return [entry for entry in product.entries if role.runs(entry)]
