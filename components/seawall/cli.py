@@ -31,7 +31,7 @@ app = typer.Typer(
     help="Mail-security vendor port requirements as AWS and Azure firewalls, traceable to the document rows.",
 )
 
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
 
 @contextmanager
@@ -102,7 +102,7 @@ def catalog_command(
         elif fmt is CatalogFormat.markdown:
             sys.stdout.write(catalog_markdown(catalog, products, lang.value))
         else:
-            console = Console()
+            console = Console(emoji=False)
             for table in catalog_tables(catalog, products, lang.value):
                 console.print(table)
                 console.print()
@@ -112,6 +112,162 @@ def catalog_command(
 def schema_command() -> None:
     """Print the JSON Schema of a catalogue file (committed as catalog/catalog.schema.json)."""
     sys.stdout.write(catalog_schema_text())
+
+
+StacksDirOption = Annotated[
+    Path,
+    typer.Option("--stacks-dir", help="Directory holding Pulumi.<stack>.yaml files."),
+]
+
+
+class Cloud(StrEnum):
+    aws = "aws"
+    azure = "azure"
+    both = "both"
+
+
+class ViewFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command("flows")
+def flows_command(
+    stack: Annotated[
+        str, typer.Option("--stack", "-s", help="Stack name, e.g. dmz-aws (reads stacks/Pulumi.<stack>.yaml).")
+    ],
+    stacks_dir: StacksDirOption = Path("stacks"),
+    catalog_dir: CatalogDirOption = None,
+    fmt: Annotated[ViewFormat, typer.Option("--format", "-f")] = ViewFormat.table,
+) -> None:
+    """Show the flows a stack opens (the intermediate form) and every notice about what stays closed.
+
+    \b
+    Examples:
+      seawall flows --stack dmz-aws
+      seawall flows --stack mss-distributed-azure --format json
+    """
+    from seawall.stack import compile_stack
+    from seawall.views import flows_json, flows_tables
+
+    with user_errors():
+        compiled = compile_stack(stack, stacks_dir, catalog_dir)
+        if fmt is ViewFormat.json:
+            write_json(flows_json(compiled.flows))
+        else:
+            console = Console(emoji=False)
+            for renderable in flows_tables(compiled.flows):
+                console.print(renderable)
+
+
+@app.command("render")
+def render_command(
+    stack: Annotated[str, typer.Option("--stack", "-s", help="Stack name, e.g. dmz-aws.")],
+    stacks_dir: StacksDirOption = Path("stacks"),
+    catalog_dir: CatalogDirOption = None,
+    cloud: Annotated[
+        Cloud | None, typer.Option("--cloud", help="Render for this cloud (default: the stack's).")
+    ] = None,
+) -> None:
+    """Print the cloud specification a stack renders to, as JSON (pure; no Pulumi)."""
+    from seawall.stack import compile_stack, render_aws_stack, render_azure_stack
+
+    with user_errors():
+        compiled = compile_stack(stack, stacks_dir, catalog_dir)
+        target = cloud.value if cloud and cloud is not Cloud.both else compiled.config.settings.cloud
+        spec = render_aws_stack(compiled) if target == "aws" else render_azure_stack(compiled)
+        write_json(spec.to_json())
+
+
+@app.command("query")
+def query_command(
+    stack: Annotated[str, typer.Option("--stack", "-s", help="Stack name, e.g. dmz-aws.")],
+    source: Annotated[
+        str, typer.Option("--from", help="Source: a role, internet, site:NAME, service:NAME or an address.")
+    ],
+    destination: Annotated[
+        str, typer.Option("--to", help="Destination: a role, internet, site:NAME, service:NAME or an address.")
+    ],
+    port: Annotated[str, typer.Option("--port", help="PORT/PROTOCOL, e.g. 25/tcp.")],
+    cloud: Annotated[
+        Cloud | None, typer.Option("--cloud", help="Evaluate this cloud's rendering (default: the stack's).")
+    ] = None,
+    stacks_dir: StacksDirOption = Path("stacks"),
+    catalog_dir: CatalogDirOption = None,
+    fmt: Annotated[ViewFormat, typer.Option("--format", "-f")] = ViewFormat.table,
+) -> None:
+    """Is a flow ALLOWED or DENIED by the rendered rules? Names the rules and catalogue entries that decide.
+
+    Exit code: 0 when allowed on every cloud asked, 1 when denied (or only partly allowed), 2 on bad input.
+
+    \b
+    Examples:
+      seawall query --stack dmz-aws --from internet --to gateway --port 25/tcp
+      seawall query --stack dmz-aws --from internet --to gateway --port 22/tcp --cloud both
+      seawall query --stack mss-distributed-aws --from child --to parent --port 5432/tcp
+    """
+    from seawall.query import parse_port, probes_for, query_aws, query_azure
+    from seawall.stack import compile_stack, render_aws_stack, render_azure_stack
+    from seawall.views import answer_json, answer_lines
+
+    with user_errors():
+        number, protocol = parse_port(port)
+        compiled = compile_stack(stack, stacks_dir, catalog_dir)
+        roles = compiled.flows.roles
+        if source.removeprefix("role:") not in roles and destination.removeprefix("role:") not in roles:
+            raise UserError("--from/--to", f"one end must be a role of the stack; roles: {', '.join(roles)}")
+        src, why_src = probes_for(compiled, source)
+        dst, why_dst = probes_for(compiled, destination)
+        reason = why_src or why_dst
+        clouds = (
+            [compiled.config.settings.cloud]
+            if cloud is None
+            else ["aws", "azure"]
+            if cloud is Cloud.both
+            else [cloud.value]
+        )
+        answers = []
+        for name in clouds:
+            if name == "aws":
+                answers.append(query_aws(render_aws_stack(compiled), src, dst, protocol, number, reason))
+            else:
+                answers.append(query_azure(render_azure_stack(compiled), src, dst, protocol, number, reason))
+        if fmt is ViewFormat.json:
+            write_json(answer_json(source, destination, number, protocol, answers))
+        else:
+            for line in answer_lines(source, destination, number, protocol, answers):
+                Console(highlight=False, emoji=False).print(line, markup=False, soft_wrap=True)
+        raise typer.Exit(0 if all(a.verdict == "ALLOWED" for a in answers) else 1)
+
+
+@app.command("priorities")
+def priorities_command(
+    stack: Annotated[list[str], typer.Option("--stack", "-s", help="Stack name (repeatable).")],
+    stacks_dir: StacksDirOption = Path("stacks"),
+    catalog_dir: CatalogDirOption = None,
+    write: Annotated[bool, typer.Option("--write", help="Write stacks/<stack>.priorities.json.")] = False,
+) -> None:
+    """Pin Azure NSG rule priorities so that no change ever renumbers an existing rule.
+
+    Without --write, checks that each lock is current: exit 0 when it is, 1 when rules
+    are unpinned or pinned rules are gone (run again with --write and commit the file).
+    """
+    from seawall.stack import compile_stack, priority_lock_path, render_azure_stack
+
+    with user_errors():
+        stale = []
+        for name in stack:
+            compiled = compile_stack(name, stacks_dir, catalog_dir)
+            current = render_azure_stack(compiled).priorities()
+            path = priority_lock_path(stacks_dir, name)
+            text = json.dumps(current, indent=2, sort_keys=True) + "\n"
+            if write:
+                path.write_text(text, encoding="utf-8")
+                err_console.print(f"wrote {path}", markup=False)
+            elif not path.is_file() or path.read_text(encoding="utf-8") != text:
+                stale.append(name)
+                err_console.print(f"{path}: stale; run seawall priorities --stack {name} --write", markup=False)
+        raise typer.Exit(1 if stale else 0)
 
 
 def main() -> None:

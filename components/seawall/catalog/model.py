@@ -247,6 +247,8 @@ class Entry(_Strict):
                 "a row written in/out (direction: both) needs initiator: host, peer or either "
                 "(who opens the connection decides which half a stateful firewall opens)"
             )
+        if (self.direction, self.initiator) in (("inbound", "host"), ("outbound", "peer")):
+            raise ValueError(f"an {self.direction} row cannot have initiator {self.initiator}; leave it out")
         local = [p for p in self.peer if p.kind == "localhost"]
         if local and len(local) != len(self.peer):
             raise ValueError("a localhost entry cannot also name other peers")

@@ -1,0 +1,110 @@
+"""One stack, end to end: config → flows → the cloud's specification (all pure)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from seawall.catalog.load import Catalog, load_catalog
+from seawall.errors import UserError
+from seawall.flows import Flows, compile_flows
+from seawall.ipsets import IpSets
+from seawall.render.aws import AwsSpec, render_aws
+from seawall.render.azure import AzureSpec, PriorityLock, render_azure
+from seawall.stackconfig import StackConfig, load_stack_config
+from seawall.topology import Topology, load_topology
+
+DEFAULT_STACKS_DIR = Path("stacks")
+# Placeholders used only when a stack is rendered for the other cloud (query --cloud both).
+OTHER_CLOUD_VPC = "vpc-00000000000000000"
+OTHER_CLOUD_RESOURCE_GROUP = "(other-cloud)"
+
+
+@dataclass(frozen=True)
+class CompiledStack:
+    config: StackConfig
+    catalog: Catalog
+    topology: Topology
+    ipsets: IpSets
+    flows: Flows
+    priorities: PriorityLock | None = None  # the committed Azure priority lock, when there is one
+
+
+def priority_lock_path(stacks_dir: Path, stack: str) -> Path:
+    return stacks_dir / f"{stack}.priorities.json"
+
+
+def read_priority_lock(path: Path) -> PriorityLock | None:
+    """The committed priority lock, or None when the stack has none yet."""
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(
+            str(path), f"unreadable priority lock: {exc}; regenerate it with seawall priorities --write"
+        ) from None
+    ok = isinstance(data, dict) and all(
+        isinstance(dirs, dict)
+        and all(isinstance(names, dict) and all(isinstance(p, int) for p in names.values()) for names in dirs.values())
+        for dirs in data.values()
+    )
+    if not ok:
+        raise UserError(str(path), "malformed priority lock; valid: {role: {Inbound|Outbound: {rule name: priority}}}")
+    return data  # type: ignore[no-any-return]
+
+
+def compile_stack(
+    stack: str,
+    stacks_dir: Path | None = None,
+    catalog_dir: Path | None = None,
+    catalog: Catalog | None = None,
+) -> CompiledStack:
+    directory = stacks_dir or DEFAULT_STACKS_DIR
+    config = load_stack_config(stack, directory)
+    priorities = read_priority_lock(priority_lock_path(directory, stack))
+    return compile_config(config, catalog or load_catalog(catalog_dir), priorities)
+
+
+def compile_config(config: StackConfig, catalog: Catalog, priorities: PriorityLock | None = None) -> CompiledStack:
+    topology = load_topology(config.settings.topology, catalog) if _known(config) else _unknown_topology(config)
+    ipsets = IpSets.documented(catalog)
+    return CompiledStack(
+        config, catalog, topology, ipsets, compile_flows(catalog, topology, config, ipsets), priorities
+    )
+
+
+def _known(config: StackConfig) -> bool:
+    from seawall.topology import available_topologies
+
+    return config.settings.topology in available_topologies()
+
+
+def _unknown_topology(config: StackConfig) -> Topology:
+    from seawall.topology import available_topologies
+
+    raise config.error(
+        ["topology"], f"unknown topology {config.settings.topology!r}; valid: {', '.join(available_topologies())}"
+    )
+
+
+def render_aws_stack(compiled: CompiledStack) -> AwsSpec:
+    s = compiled.config.settings
+    return render_aws(
+        compiled.flows, s.vpc_id or OTHER_CLOUD_VPC, compiled.config.name_prefix, s.quotas.aws, s.ipv6, s.tags
+    )
+
+
+def render_azure_stack(compiled: CompiledStack) -> AzureSpec:
+    s = compiled.config.settings
+    return render_azure(
+        compiled.flows,
+        s.resource_group_name or OTHER_CLOUD_RESOURCE_GROUP,
+        s.location or OTHER_CLOUD_RESOURCE_GROUP,
+        compiled.config.name_prefix,
+        s.quotas.azure,
+        s.ipv6,
+        s.tags,
+        compiled.priorities,
+    )

@@ -1,0 +1,78 @@
+"""Helpers for tests that build stacks: shipped ones, and variants made from config mappings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from conftest import REPO
+from seawall.catalog import Catalog, load_catalog
+from seawall.query import Answer, Probe, probes_for, query_aws, query_azure
+from seawall.render.aws import AwsSpec
+from seawall.render.azure import AzureSpec
+from seawall.stack import CompiledStack, compile_config, compile_stack, render_aws_stack, render_azure_stack
+from seawall.stackconfig import parse_config
+
+STACKS = REPO / "stacks"
+SHIPPED = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in STACKS.glob("Pulumi.*.yaml"))
+_CATALOG = load_catalog(REPO / "catalog")
+
+
+def shipped(stack: str) -> CompiledStack:
+    return compile_stack(stack, STACKS, catalog=_CATALOG)
+
+
+def variant(config: dict[str, Any], catalog: Catalog | None = None, stack: str = "test") -> CompiledStack:
+    """A stack from a config mapping written with short keys (``topology`` → ``seawall:topology``)."""
+    flat = {k if ":" in k else f"seawall:{k}": v for k, v in config.items()}
+    return compile_config(parse_config(stack, flat), catalog or _CATALOG)
+
+
+def aws(compiled: CompiledStack) -> AwsSpec:
+    return render_aws_stack(compiled)
+
+
+def azure(compiled: CompiledStack) -> AzureSpec:
+    return render_azure_stack(compiled)
+
+
+def ask(compiled: CompiledStack, cloud: str, source: str, destination: str, port: int, protocol: str = "tcp") -> Answer:
+    src, why_src = probes_for(compiled, source)
+    dst, why_dst = probes_for(compiled, destination)
+    if cloud == "aws":
+        return query_aws(aws(compiled), src, dst, protocol, port, why_src or why_dst)
+    return query_azure(azure(compiled), src, dst, protocol, port, why_src or why_dst)
+
+
+def candidate_ports(compiled: CompiledStack) -> list[int]:
+    """Every port where the allowed set can change (rule edges ±1), plus the extremes.
+
+    Rules allow unions of ranges, so checking these ports decides "and nothing else".
+    """
+    ports = {1, 65535}
+    for flow in compiled.flows.flows:
+        ports |= {flow.first_port - 1, flow.first_port, flow.last_port, flow.last_port + 1}
+    return sorted(p for p in ports if 1 <= p <= 65535)
+
+
+def allowed(compiled: CompiledStack, cloud: str, source: str, destination: str) -> set[tuple[str, int]]:
+    """(protocol, port) pairs the rendered rules allow between two ends, over the candidate ports."""
+    out = set()
+    for protocol in ("tcp", "udp"):
+        for port in candidate_ports(compiled):
+            if ask(compiled, cloud, source, destination, port, protocol).verdict == "ALLOWED":
+                out.add((protocol, port))
+    return out
+
+
+def peers_of(compiled: CompiledStack) -> list[str]:
+    product = compiled.catalog.products[compiled.flows.product]
+    return (
+        ["internet"]
+        + [f"site:{s}" for s in sorted(compiled.config.bindings)]
+        + [f"service:{s}" for s in sorted(product.services)]
+        + list(compiled.flows.roles)
+    )
+
+
+__all__ = ["SHIPPED", "STACKS", "Path", "Probe", "aws", "azure", "shipped", "variant"]
