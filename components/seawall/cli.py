@@ -240,6 +240,56 @@ def query_command(
         raise typer.Exit(0 if all(a.verdict == "ALLOWED" for a in answers) else 1)
 
 
+class PlanFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    mermaid = "mermaid"
+
+
+@app.command("plan")
+def plan_command(
+    stack: Annotated[
+        str, typer.Option("--stack", "-s", help="Stack name, e.g. dmz-aws (reads stacks/Pulumi.<stack>.yaml).")
+    ],
+    stacks_dir: StacksDirOption = Path("stacks"),
+    catalog_dir: CatalogDirOption = None,
+    fmt: Annotated[
+        PlanFormat,
+        typer.Option(
+            "--format", "-f", help="table for people, json for tools, markdown for reviews, mermaid for a diagram."
+        ),
+    ] = PlanFormat.table,
+) -> None:
+    """Show offline what `pulumi preview` would create: runs the real stack program under Pulumi's mock monitor.
+
+    No Pulumi CLI, no credentials, no network. The JSON is byte-identical across runs:
+    {"stack", "resources": [{"type", "name", "urn", "inputs"}], "outputs", "warnings"}; a resource's
+    id is the placeholder ${<logical name>.id}.
+
+    \b
+    Examples:
+      seawall plan --stack dmz-aws
+      seawall plan --stack dmz-azure --format json > plan.json
+      seawall plan --stack mss-distributed-aws --format mermaid
+    """
+    from seawall.plan import plan_stack
+    from seawall.plan_views import plan_markdown, plan_mermaid, plan_table
+
+    with user_errors():
+        if fmt is PlanFormat.table:
+            err_console.print(f"planning {stack} under the Pulumi mock monitor ...", style="dim")
+        plan = plan_stack(stack, stacks_dir, catalog_dir)
+        if fmt is PlanFormat.json:
+            sys.stdout.write(plan.to_text())
+        elif fmt is PlanFormat.markdown:
+            sys.stdout.write(plan_markdown(plan))
+        elif fmt is PlanFormat.mermaid:
+            sys.stdout.write(plan_mermaid(plan))
+        else:
+            Console(emoji=False).print(plan_table(plan))
+
+
 @app.command("priorities")
 def priorities_command(
     stack: Annotated[list[str], typer.Option("--stack", "-s", help="Stack name (repeatable).")],

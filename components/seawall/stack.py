@@ -16,8 +16,7 @@ from seawall.stackconfig import StackConfig, load_stack_config
 from seawall.topology import Topology, load_topology
 
 DEFAULT_STACKS_DIR = Path("stacks")
-# Placeholders used only when a stack is rendered for the other cloud (query --cloud both).
-OTHER_CLOUD_VPC = "vpc-00000000000000000"
+# Placeholder used only when a stack is rendered for the other cloud (query --cloud both).
 OTHER_CLOUD_RESOURCE_GROUP = "(other-cloud)"
 
 
@@ -91,9 +90,7 @@ def _unknown_topology(config: StackConfig) -> Topology:
 
 def render_aws_stack(compiled: CompiledStack) -> AwsSpec:
     s = compiled.config.settings
-    return render_aws(
-        compiled.flows, s.vpc_id or OTHER_CLOUD_VPC, compiled.config.name_prefix, s.quotas.aws, s.ipv6, s.tags
-    )
+    return render_aws(compiled.flows, s.vpc_id, compiled.config.name_prefix, s.quotas.aws, s.ipv6, s.tags)
 
 
 def render_azure_stack(compiled: CompiledStack) -> AzureSpec:

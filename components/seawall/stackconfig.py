@@ -147,9 +147,17 @@ def load_stack_config(stack: str, stacks_dir: Path) -> StackConfig:
 
 
 def parse_config(
-    stack: str, config: Mapping[str, Any], path: str | None = None, document: YamlDocument | None = None
+    stack: str,
+    config: Mapping[str, Any],
+    path: str | None = None,
+    document: YamlDocument | None = None,
+    placement: bool = True,
 ) -> StackConfig:
-    """Validate a flat Pulumi config mapping (``{"seawall:topology": "dmz", "aws:region": ...}``)."""
+    """Validate a flat Pulumi config mapping (``{"seawall:topology": "dmz", "aws:region": ...}``).
+
+    ``placement=False`` lets a program that passes its own VPC or resource group to
+    the components leave ``vpcId`` / ``resourceGroupName`` / ``location`` out.
+    """
     ours: dict[str, Any] = {}
     others: dict[str, Any] = {}
     for key, value in config.items():
@@ -178,9 +186,9 @@ def parse_config(
             if binding in seen:
                 raise probe.error(["peers", name, index], f"{binding.value} repeats item {seen[binding]}")
             seen[binding] = index
-    if settings.cloud == "aws" and settings.vpc_id is None:
+    if placement and settings.cloud == "aws" and settings.vpc_id is None:
         raise probe.error(["vpcId"], "missing; an AWS stack needs the VPC id, e.g. vpc-0123456789abcdef0")
-    if settings.cloud == "azure":
+    if placement and settings.cloud == "azure":
         for key in ("resourceGroupName", "location"):
             if getattr(settings, "resource_group_name" if key == "resourceGroupName" else "location") is None:
                 raise probe.error([key], "missing; an Azure stack needs resourceGroupName and location")

@@ -116,7 +116,7 @@ class AwsRule:
 @dataclass(frozen=True)
 class AwsSpec:
     stack: str
-    vpc_id: str
+    vpc_id: str | None
     security_groups: tuple[AwsSecurityGroup, ...]
     prefix_lists: tuple[AwsPrefixList, ...]
     rules: tuple[AwsRule, ...]
@@ -155,7 +155,12 @@ def prefix_list_max_entries(count: int, account_max: int = MAX_PREFIX_LIST_ENTRI
 
 
 def render_aws(
-    flows: Flows, vpc_id: str, prefix: str, quotas: AwsQuotas, ipv6: bool = False, tags: dict[str, str] | None = None
+    flows: Flows,
+    vpc_id: str | None,
+    prefix: str,
+    quotas: AwsQuotas,
+    ipv6: bool = False,
+    tags: dict[str, str] | None = None,
 ) -> AwsSpec:
     """Render a stack's flows as AWS specifications, or raise before anything is declared."""
     base_tags = {"seawall:stack": flows.stack, **(tags or {})}
