@@ -23,8 +23,8 @@ from pulumi.runtime import Mocks
 from seawall.catalog.load import load_catalog
 from seawall.errors import UserError
 from seawall.flows import Notice
-from seawall.stack import CompiledStack, compile_config, priority_lock_path, read_priority_lock
-from seawall.stackconfig import load_stack_config
+from seawall.stack import CompiledStack, compile_config, lock_path_for, priority_lock_path, read_priority_lock
+from seawall.stackconfig import load_stack_config, parse_config
 
 PROJECT = "seawall"
 # The program's pulumi.log.warn lines; the plan reports the same warnings itself.
@@ -74,13 +74,19 @@ def config_strings(config: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def plan_stack(stack: str, stacks_dir: Path, catalog_dir: Path | None = None) -> Plan:
-    """Validate the stack (errors name file:line), then run its program under mocks."""
+def plan_stack(stack: str, stacks_dir: Path, catalog_dir: Path | None = None, lock: Path | None = None) -> Plan:
+    """Validate the stack (errors name file:line), then run its program under mocks.
+
+    ``lock`` overrides the IP-set lock; it reaches the program as ``seawall:lockFile``.
+    """
     config = load_stack_config(stack, stacks_dir)
-    compiled = compile_config(
-        config, load_catalog(catalog_dir), read_priority_lock(priority_lock_path(stacks_dir, stack))
-    )
-    raw = config.document.data["config"] if config.document is not None else {}
+    raw = dict(config.document.data["config"]) if config.document is not None else {}
+    if lock is not None:
+        raw["seawall:lockFile"] = str(lock.resolve())
+        config = parse_config(stack, raw, config.path, config.document)
+    priorities = read_priority_lock(priority_lock_path(stacks_dir, stack))
+    lock_path = lock_path_for(config, stacks_dir, catalog_dir)
+    compiled = compile_config(config, load_catalog(catalog_dir), priorities, lock_path)
     program = stacks_dir / "__main__.py"
     resources, outputs = run_program(stack, config_strings(raw), lambda: _program(program, stacks_dir, catalog_dir))
     return Plan(stack, compiled, resources, outputs)

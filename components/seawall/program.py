@@ -14,7 +14,14 @@ import pulumi
 
 from seawall.catalog.load import load_catalog
 from seawall.errors import UserError
-from seawall.stack import compile_config, priority_lock_path, read_priority_lock, render_aws_stack, render_azure_stack
+from seawall.stack import (
+    compile_config,
+    lock_path_for,
+    priority_lock_path,
+    read_priority_lock,
+    render_aws_stack,
+    render_azure_stack,
+)
 from seawall.stackconfig import parse_config
 
 
@@ -50,7 +57,9 @@ def _build(stacks_dir: Path, catalog_dir: Path | None) -> None:
     stack = pulumi.get_stack()
     config = parse_config(stack, pulumi_config())
     priorities = read_priority_lock(priority_lock_path(stacks_dir, stack))
-    compiled = compile_config(config, load_catalog(catalog_dir), priorities)
+    compiled = compile_config(
+        config, load_catalog(catalog_dir), priorities, lock_path_for(config, stacks_dir, catalog_dir)
+    )
     for notice in compiled.flows.notices:
         if notice.warning:
             pulumi.log.warn(f"{notice.role} {notice.entry}: {notice.text}")

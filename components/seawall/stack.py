@@ -6,10 +6,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from seawall.catalog.load import Catalog, load_catalog
+from seawall.catalog.load import Catalog, default_catalog_dir, load_catalog
 from seawall.errors import UserError
 from seawall.flows import Flows, compile_flows
 from seawall.ipsets import IpSets
+from seawall.lockfile import LOCK_NAME, ipsets_from_lock, read_lock
 from seawall.render.aws import AwsSpec, render_aws
 from seawall.render.azure import AzureSpec, PriorityLock, render_azure
 from seawall.stackconfig import StackConfig, load_stack_config
@@ -59,16 +60,31 @@ def compile_stack(
     stacks_dir: Path | None = None,
     catalog_dir: Path | None = None,
     catalog: Catalog | None = None,
+    lock: Path | None = None,
 ) -> CompiledStack:
     directory = stacks_dir or DEFAULT_STACKS_DIR
     config = load_stack_config(stack, directory)
     priorities = read_priority_lock(priority_lock_path(directory, stack))
-    return compile_config(config, catalog or load_catalog(catalog_dir), priorities)
+    lock_path = lock or lock_path_for(config, directory, catalog_dir)
+    return compile_config(config, catalog or load_catalog(catalog_dir), priorities, lock_path)
 
 
-def compile_config(config: StackConfig, catalog: Catalog, priorities: PriorityLock | None = None) -> CompiledStack:
+def lock_path_for(config: StackConfig, stacks_dir: Path, catalog_dir: Path | None) -> Path:
+    """``seawall:lockFile`` (relative to the project, the stacks directory's parent), else the catalogue's lock."""
+    if config.settings.lock_file:
+        return stacks_dir.resolve().parent / config.settings.lock_file
+    return (catalog_dir or default_catalog_dir()) / LOCK_NAME
+
+
+def compile_config(
+    config: StackConfig, catalog: Catalog, priorities: PriorityLock | None = None, lock_path: Path | None = None
+) -> CompiledStack:
+    """Compile a validated config. Addresses come from the lock at ``lock_path`` (absent: documented only)."""
     topology = load_topology(config.settings.topology, catalog) if _known(config) else _unknown_topology(config)
-    ipsets = IpSets.documented(catalog)
+    if config.settings.addresses == "lock" and lock_path is not None:
+        ipsets = ipsets_from_lock(catalog, read_lock(lock_path))
+    else:
+        ipsets = IpSets.documented(catalog)
     return CompiledStack(
         config, catalog, topology, ipsets, compile_flows(catalog, topology, config, ipsets), priorities
     )

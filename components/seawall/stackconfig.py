@@ -78,7 +78,10 @@ class StackSettings(_Model):
     internet_egress: tuple[str, ...] = Field(
         default=(), description="Vendor services with no addresses that may use the whole internet (explicit opt-in)."
     )
-    addresses: Literal["documented", "lock"] = "documented"
+    addresses: Literal["documented", "lock"] = Field(
+        default="lock",
+        description="lock: the reviewed IP-set lock plus documented addresses; documented: only the latter.",
+    )
     lock_file: str | None = None
     name_prefix: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{0,30}$")
     tags: dict[str, str] = {}
