@@ -58,6 +58,7 @@ def test_references_between_resources_use_id_placeholders() -> None:
         "tags": {
             "owner": "mail-platform",
             "seawall:entries": "seg-smtp-receive",
+            "seawall:product": "clearswift-seg",
             "seawall:role": "gateway",
             "seawall:stack": "dmz-aws",
         },

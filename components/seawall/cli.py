@@ -374,6 +374,132 @@ def resolve_command(
         raise typer.Exit(run_resolve(request, err_console))
 
 
+class CheckFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command("check")
+def check_command(
+    stack: Annotated[str, typer.Option("--stack", "-s", help="Stack name, e.g. dmz-aws.")],
+    stacks_dir: StacksDirOption = Path("stacks"),
+    catalog_dir: CatalogDirOption = None,
+    level: Annotated[
+        list[str] | None,
+        typer.Option("--level", help="RULE=advisory|mandatory|disabled (repeatable; overrides seawall:policy)."),
+    ] = None,
+    fmt: Annotated[CheckFormat, typer.Option("--format", "-f", help="table, json or markdown.")] = CheckFormat.table,
+) -> None:
+    """Check a stack's offline plan against seawall's policy rules (the same rules as the CrossGuard pack).
+
+    Exit 0 when no mandatory rule is violated (advisory findings are printed), 1 otherwise, 2 on bad input.
+    """
+    from seawall.plan import plan_stack
+    from seawall.policy import RULES, Resource, check_resources, parse_levels
+
+    with user_errors():
+        overrides = {}
+        for item in level or []:
+            rule, sep, value = item.partition("=")
+            if not sep:
+                raise UserError("--level", f"{item!r} is not RULE=LEVEL; rules: {', '.join(RULES)}")
+            overrides[rule] = value
+        plan = plan_stack(stack, stacks_dir, catalog_dir)
+        settings = plan.compiled.config.settings
+        levels = {**parse_levels(dict(settings.policy), "seawall:policy"), **parse_levels(overrides, "--level")}
+        resources = [Resource(r.type, r.name, r.urn, r.inputs) for r in plan.resources]
+        violations = check_resources(
+            resources,
+            plan.compiled.catalog,
+            settings.internet_egress,
+            levels,
+            settings.quotas.aws.rules_per_security_group,
+        )
+        failed = any(v.level == "mandatory" for v in violations)
+        if fmt is CheckFormat.json:
+            write_json(
+                {
+                    "stack": stack,
+                    "passed": not failed,
+                    "violations": [
+                        {"rule": v.rule, "level": v.level, "resource": v.resource, "urn": v.urn, "message": v.message}
+                        for v in violations
+                    ],
+                }
+            )
+        elif fmt is CheckFormat.markdown:
+            sys.stdout.write(f"#### seawall check: `{stack}`: {'passed' if not failed else 'FAILED'}\n\n")
+            for v in violations:
+                sys.stdout.write(f"- **{v.level}** `{v.rule}` `{v.resource}`: {v.message}\n")
+            if not violations:
+                sys.stdout.write(f"All {len(RULES)} rules pass.\n")
+        else:
+            out = Console(emoji=False, highlight=False, soft_wrap=True)
+            for v in violations:
+                out.print(f"{v.level:9} {v.rule}: {v.resource}: {v.message}", markup=False)
+            out.print(
+                f"{stack}: {'passed' if not failed else 'FAILED'} ({len(violations)} finding(s), {len(RULES)} rules)",
+                markup=False,
+            )
+        raise typer.Exit(1 if failed else 0)
+
+
+class DiffFormat(StrEnum):
+    markdown = "markdown"
+    json = "json"
+    table = "table"
+
+
+class FailOn(StrEnum):
+    broadening = "broadening"
+    any = "any"
+
+
+@app.command("diff")
+def diff_command(
+    base: Annotated[Path, typer.Argument(help="seawall plan --format json of the base branch.")],
+    head: Annotated[Path, typer.Argument(help="seawall plan --format json of the change.")],
+    fmt: Annotated[DiffFormat, typer.Option("--format", "-f")] = DiffFormat.markdown,
+    fail_on: Annotated[
+        FailOn | None, typer.Option("--fail-on", help="Exit 3 on any broadening, or on any change.")
+    ] = None,
+) -> None:
+    """Which flows a change opens or closes, IP-set changes, replacements, and broadening first.
+
+    Exit 0: no change. 1: changes. 3: --fail-on matched. 2: bad input.
+
+    \b
+    Example:
+      seawall plan -s dmz-aws -f json > head.json; git stash; seawall plan -s dmz-aws -f json > base.json
+      seawall diff base.json head.json --fail-on broadening
+    """
+    from seawall.diff import diff_json, diff_markdown, diff_plans, diff_text
+
+    with user_errors():
+        result = diff_plans(_read_plan(base), _read_plan(head))
+        if fmt is DiffFormat.json:
+            write_json(diff_json(result))
+        elif fmt is DiffFormat.markdown:
+            sys.stdout.write(diff_markdown(result))
+        else:
+            for line in diff_text(result):
+                Console(emoji=False, highlight=False, soft_wrap=True).print(line, markup=False)
+        if (fail_on is FailOn.any and result.changed) or (fail_on is FailOn.broadening and result.broadening):
+            raise typer.Exit(3)
+        raise typer.Exit(1 if result.changed else 0)
+
+
+def _read_plan(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(str(path), f"not a seawall plan JSON ({exc.__class__.__name__}: {exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("resources"), list):
+        raise UserError(str(path), "not a seawall plan JSON; valid: the output of seawall plan --format json")
+    return data
+
+
 @app.command("priorities")
 def priorities_command(
     stack: Annotated[list[str], typer.Option("--stack", "-s", help="Stack name (repeatable).")],

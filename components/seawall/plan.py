@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import runpy
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,17 @@ def run_program(
     recorder = recorder or Recorder()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # The mock monitor answers on executor threads, each of which makes itself an event loop.
+    # Own those loops so that they are closed here, not torn down noisily at interpreter exit.
+    worker_loops: list[asyncio.AbstractEventLoop] = []
+
+    def _worker_loop() -> None:
+        worker = asyncio.new_event_loop()
+        asyncio.set_event_loop(worker)
+        worker_loops.append(worker)
+
+    executor = ThreadPoolExecutor(max_workers=4, initializer=_worker_loop)
+    loop.set_default_executor(executor)
     try:
         monitor = mocks.MockMonitor(recorder)
         settings.ROOT.set(None)  # each run gets its own root stack on its own monitor
@@ -129,6 +141,9 @@ def run_program(
         root = settings.get_root_resource()
         outputs = _sync_await(_resolve(getattr(root, "outputs", {})))
     finally:
+        executor.shutdown(wait=True)
+        for worker in worker_loops:
+            worker.close()
         loop.close()
         asyncio.set_event_loop(None)
     resources = []

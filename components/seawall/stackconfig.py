@@ -87,6 +87,9 @@ class StackSettings(_Model):
     tags: dict[str, str] = {}
     ipv6: bool = False
     quotas: Quotas = Quotas()
+    policy: dict[str, Literal["advisory", "mandatory", "disabled"]] = Field(
+        default={}, description="Enforcement level per policy rule for seawall check."
+    )
     vpc_id: str | None = Field(default=None, pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")
     resource_group_name: str | None = None
     location: str | None = None

@@ -217,7 +217,14 @@ def render_aws(
                 ),
                 entries=entries,
                 peers=tuple(sorted(labels)),
-                tags=_tags(base_tags, {"seawall:role": role, "seawall:entries": " ".join(entries)[:256]}),
+                tags=_tags(
+                    base_tags,
+                    {
+                        "seawall:role": role,
+                        "seawall:product": flows.product,
+                        "seawall:entries": " ".join(entries)[:256],
+                    },
+                ),
             )
         )
     spec = AwsSpec(flows.stack, vpc_id, groups, prefix_lists, tuple(rules))
