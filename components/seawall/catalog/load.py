@@ -57,17 +57,36 @@ class Catalog:
         ]
 
 
+_LOADED: dict[tuple[tuple[str, int, int], ...], Catalog] = {}
+
+
 def load_catalog(directory: Path | None = None) -> Catalog:
-    """Load every ``*.yaml`` product file of ``directory`` (default: the shipped catalogue)."""
+    """Load every ``*.yaml`` product file of ``directory`` (default: the shipped catalogue).
+
+    A catalogue is immutable once loaded, so loads are remembered per file
+    (path, size, modification time): the stack program and the plan around it
+    share one parse.
+    """
     root = directory if directory is not None else default_catalog_dir()
     if not root.is_dir():
         raise CatalogError(str(root), "catalogue directory not found; valid: a directory of <product>.yaml files")
     files_ = sorted(p for p in root.glob("*.yaml") if p.is_file())
     if not files_:
         raise CatalogError(str(root), "no catalogue files (*.yaml) in this directory")
+    identity = tuple((str(p.resolve()), (st := p.stat()).st_size, st.st_mtime_ns) for p in files_)
+    if identity in _LOADED:
+        return _LOADED[identity]
+    catalog = _load(root, files_)
+    _LOADED.clear()  # one catalogue at a time is what programs use; keep memory flat
+    _LOADED[identity] = catalog
+    return catalog
+
+
+def _load(root: Path, files_: list[Path]) -> Catalog:
     products: dict[str, ProductCatalog] = {}
     paths: dict[str, str] = {}
-    seen_ids: dict[str, str] = {}
+    seen_ids: dict[str, tuple[YamlDocument, int]] = {}  # positions are looked up only for an error
+    docs: dict[str, YamlDocument] = {}
     for path in files_:
         doc = read_yaml(path, _display(path), CatalogError)
         product = _validate(doc)
@@ -80,27 +99,26 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         _cross_check(doc, product)
         for index, entry in enumerate(product.entries):
             if entry.id in seen_ids:
+                first_doc, first_index = seen_ids[entry.id]
                 raise CatalogError(
                     doc.where(["entries", index, "id"]),
-                    f"duplicate id {entry.id!r} (first used at {seen_ids[entry.id]}); ids must be unique across all products",
+                    f"duplicate id {entry.id!r} (first used at {first_doc.where(['entries', first_index, 'id'])}); "
+                    "ids must be unique across all products",
                 )
-            seen_ids[entry.id] = doc.where(["entries", index, "id"])
+            seen_ids[entry.id] = (doc, index)
         products[product.product] = product
         paths[product.product] = doc.path
+        docs[product.product] = doc
     for name, product in products.items():
         for index, entry in enumerate(product.entries):
             cited = entry.source.product
             if cited is not None and cited not in products:
                 raise CatalogError(
-                    f"{paths[name]}:{_line(root, name, ['entries', index, 'source', 'product'])}",
+                    docs[name].where(["entries", index, "source", "product"]),
                     f"entry {entry.id}: source.product {cited!r} is not a loaded catalogue; "
                     f"valid: {', '.join(sorted(products))}",
                 )
     return Catalog(products=products, paths=paths)
-
-
-def _line(root: Path, product: str, loc: Loc) -> int:
-    return read_yaml(root / f"{product}.yaml").line_of(loc)
 
 
 def _display(path: Path) -> str:
@@ -111,14 +129,24 @@ def _display(path: Path) -> str:
 
 
 def _validate(doc: YamlDocument) -> ProductCatalog:
-    if not isinstance(doc.data, dict):
+    try:
+        return _model(doc)
+    except (ValidationError, CatalogError):
+        exact = doc.exact()  # the round-trip reading decides, and knows the lines
+    if not isinstance(exact.data, dict):
         raise CatalogError(f"{doc.path}:1", "a catalogue file must be a mapping with product, document, hosts, entries")
     try:
-        return ProductCatalog.model_validate(doc.data)
+        return ProductCatalog.model_validate(exact.data)
     except ValidationError as exc:
-        first = min(exc.errors(), key=lambda e: doc.line_of(e["loc"]))
+        first = min(exc.errors(), key=lambda e: exact.line_of(e["loc"]))
         loc = first["loc"]
-        raise CatalogError(doc.where(loc), f"{_describe_loc(doc.data, loc)}: {_explain(first)}") from None
+        raise CatalogError(exact.where(loc), f"{_describe_loc(exact.data, loc)}: {_explain(first)}") from None
+
+
+def _model(doc: YamlDocument) -> ProductCatalog:
+    if not isinstance(doc.data, dict):
+        raise CatalogError(f"{doc.path}:1", "not a mapping")
+    return ProductCatalog.model_validate(doc.data)
 
 
 def _cross_check(doc: YamlDocument, product: ProductCatalog) -> None:

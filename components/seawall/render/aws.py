@@ -284,8 +284,9 @@ def _prefix_lists(
     flows: Flows, prefix: str, quotas: AwsQuotas, ipv6: bool, base_tags: dict[str, str]
 ) -> tuple[AwsPrefixList, ...]:
     lists = []
+    used = {e.name for f in flows.flows for e in (f.src, f.dst) if e.kind == "service"}
     for service, addresses in flows.services.items():
-        if not any(f.dst == Endpoint("service", service) or f.src == Endpoint("service", service) for f in flows.flows):
+        if service not in used:
             continue
         pairs: tuple[tuple[Family, int], ...] = (("IPv4", 4), ("IPv6", 6))
         for family, version in pairs:
