@@ -500,6 +500,43 @@ def _read_plan(path: Path) -> dict[str, Any]:
     return data
 
 
+@app.command("audit")
+def audit_command(
+    stack: Annotated[str, typer.Option("--stack", "-s", help="An AWS stack, e.g. dmz-aws.")],
+    region: Annotated[
+        str | None, typer.Option("--region", help="AWS region (default: the stack's aws:region).")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option("--endpoint-url", help="Any EC2-compatible endpoint (e.g. a local moto server).")
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="AWS profile (default: the usual credential chain).")
+    ] = None,
+    stacks_dir: StacksDirOption = Path("stacks"),
+    catalog_dir: CatalogDirOption = None,
+    fmt: Annotated[ViewFormat, typer.Option("--format", "-f")] = ViewFormat.table,
+) -> None:
+    """What the AWS account holds that the plan does not, and the reverse (read-only).
+
+    Finds the stack's security groups and prefix lists by their seawall:stack tag and compares
+    rules and entries by content. Exit 0 in sync, 1 on drift, 2 on errors (no credentials,
+    access denied, unknown region). Throttling is retried in botocore's standard mode.
+
+    \b
+    Examples:
+      seawall audit --stack dmz-aws
+      seawall audit --stack dmz-aws --profile prod --format json
+      seawall audit --stack dmz-aws --endpoint-url http://127.0.0.1:5000
+    """
+    from seawall.audit import run_audit
+
+    with user_errors():
+        code = run_audit(
+            stack, stacks_dir, catalog_dir, region, endpoint_url, profile, fmt is ViewFormat.json, err_console
+        )
+        raise typer.Exit(code)
+
+
 @app.command("priorities")
 def priorities_command(
     stack: Annotated[list[str], typer.Option("--stack", "-s", help="Stack name (repeatable).")],
