@@ -12,6 +12,7 @@ rule by priority on Azure.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -155,17 +156,38 @@ def _aws_side(spec: AwsSpec, role: str, direction: str, probe: Probe, protocol: 
     return Decision(probe, bool(hits), tuple(r.name for r in hits), tuple(sorted({e for r in hits for e in r.entries})))
 
 
-def query_aws(spec: AwsSpec, src: list[Probe], dst: list[Probe], protocol: str, port: int, reason: str = "") -> Answer:
+def _evaluate(
+    side: Callable[[str, str, Probe], Decision],
+    directions: tuple[str, str],
+    src: list[Probe],
+    dst: list[Probe],
+    reason: str,
+    cloud: str,
+) -> Answer:
+    """Every source probe against every destination probe: a role end must allow it on its own side
+    (egress/outbound where the role sends, ingress/inbound where it receives)."""
+    outbound, inbound = directions
     decisions = []
     for s in src:
         for d in dst:
             sides = []
             if s.kind == "role":
-                sides.append(_aws_side(spec, s.value, "egress", d, protocol, port))
+                sides.append(side(s.value, outbound, d))
             if d.kind == "role":
-                sides.append(_aws_side(spec, d.value, "ingress", s, protocol, port))
+                sides.append(side(d.value, inbound, s))
             decisions.append(_combine(s if d.kind == "role" else d, sides))
-    return _verdict(decisions, reason, "aws")
+    return _verdict(decisions, reason, cloud)
+
+
+def query_aws(spec: AwsSpec, src: list[Probe], dst: list[Probe], protocol: str, port: int, reason: str = "") -> Answer:
+    return _evaluate(
+        lambda role, way, other: _aws_side(spec, role, way, other, protocol, port),
+        ("egress", "ingress"),
+        src,
+        dst,
+        reason,
+        "aws",
+    )
 
 
 def _combine(probe: Probe, sides: list[Decision]) -> Decision:
@@ -215,16 +237,14 @@ def _azure_side(spec: AzureSpec, role: str, direction: str, other: Probe, protoc
 def query_azure(
     spec: AzureSpec, src: list[Probe], dst: list[Probe], protocol: str, port: int, reason: str = ""
 ) -> Answer:
-    decisions = []
-    for s in src:
-        for d in dst:
-            sides = []
-            if s.kind == "role":
-                sides.append(_azure_side(spec, s.value, "Outbound", d, protocol, port))
-            if d.kind == "role":
-                sides.append(_azure_side(spec, d.value, "Inbound", s, protocol, port))
-            decisions.append(_combine(s if d.kind == "role" else d, sides))
-    return _verdict(decisions, reason, "azure")
+    return _evaluate(
+        lambda role, way, other: _azure_side(spec, role, way, other, protocol, port),
+        ("Outbound", "Inbound"),
+        src,
+        dst,
+        reason,
+        "azure",
+    )
 
 
 def _port_in(spec: str, port: int) -> bool:

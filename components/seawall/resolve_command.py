@@ -162,20 +162,17 @@ def _report(
 ) -> None:
     out = Console(file=sys.stdout, emoji=False, highlight=False, soft_wrap=True)
     out.print(f"resolved {count} hostnames; {len(by_host)} changed", markup=False)
-    if by_service:
-        table = Table(title="address changes per vendor service")
-        for column in ("service", "added", "removed"):
-            table.add_column(column, overflow="fold")
-        for change in by_service:
-            table.add_row(change.subject, "\n".join(change.added) or "—", "\n".join(change.removed) or "—")
-        out.print(table)
-    if by_host:
-        table = Table(title="address changes per hostname")
-        for column in ("hostname", "added", "removed"):
-            table.add_column(column, overflow="fold")
-        for change in by_host:
-            table.add_row(change.subject, "\n".join(change.added) or "—", "\n".join(change.removed) or "—")
-        out.print(table)
+    for title, column, changes in (
+        ("per vendor service", "service", by_service),
+        ("per hostname", "hostname", by_host),
+    ):
+        if changes:
+            table = Table(title=f"address changes {title}")
+            for name in (column, "added", "removed"):
+                table.add_column(name, overflow="fold")
+            for change in changes:
+                table.add_row(change.subject, "\n".join(change.added) or "—", "\n".join(change.removed) or "—")
+            out.print(table)
     for problem in problems:
         console.print(f"! {problem.subject}: {problem.kind}: {problem.text}", style="yellow", markup=False)
     failures = [p for p in problems if p.kind != "no-feed"]
