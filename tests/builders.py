@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from conftest import REPO
 from seawall.catalog import Catalog, load_catalog
-from seawall.query import Answer, Probe, probes_for, query_aws, query_azure
+from seawall.query import Answer, probes_for, query_aws, query_azure
 from seawall.render.aws import AwsSpec
 from seawall.render.azure import AzureSpec
 from seawall.stack import CompiledStack, compile_config, compile_stack, render_aws_stack, render_azure_stack
@@ -73,6 +72,3 @@ def peers_of(compiled: CompiledStack) -> list[str]:
         + [f"service:{s}" for s in sorted(product.services)]
         + list(compiled.flows.roles)
     )
-
-
-__all__ = ["SHIPPED", "STACKS", "Path", "Probe", "aws", "azure", "shipped", "variant"]

@@ -14,7 +14,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from seawall.policy import EGRESS, INGRESS, NSG, PREFIX_LIST, REFERENCE, SG
+from seawall.ipsets import network_key
+from seawall.policy import EGRESS, IDS_IN_DESCRIPTION, INGRESS, NSG, PREFIX_LIST, REFERENCE, SG
 
 ASG = "azure-native:network:ApplicationSecurityGroup"
 # Inputs whose change makes the provider replace the resource rather than update it.
@@ -167,15 +168,14 @@ def _ports(first: Any, last: Any, protocol: Any) -> str:
 
 
 def _description_ids(text: str) -> tuple[str, ...]:
-    match = re.search(r"\[([a-z0-9][a-z0-9 -]*?)(?: \+\d+ more)?\]$", text)
+    match = IDS_IN_DESCRIPTION.search(text)
     return tuple(match.group(1).split()) if match else ()
 
 
 def _net_key(text: str) -> tuple[int, int, int]:
     try:
-        net = ipaddress.ip_network(text, strict=False)
-        return (net.version, int(net.network_address), net.prefixlen)
-    except ValueError:
+        return network_key(text)
+    except ValueError:  # a service tag sorts after addresses
         return (9, 0, 0)
 
 

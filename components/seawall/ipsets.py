@@ -30,12 +30,20 @@ class ServiceAddresses:
         return self.ipv4 if version == 4 else self.ipv6
 
 
+def network_key(text: str) -> tuple[int, int, int]:
+    """Sort key for an address or CIDR: IPv4 before IPv6, then numerically, then by prefix length."""
+    net = ipaddress.ip_network(text, strict=False)
+    return (net.version, int(net.network_address), net.prefixlen)
+
+
+def sort_networks(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(items, key=network_key))
+
+
 def canonical_networks(addresses: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Addresses or CIDRs → (IPv4 networks, IPv6 networks), canonical and sorted."""
-    nets = {ipaddress.ip_network(a, strict=False) for a in addresses}
-    v4 = sorted((n for n in nets if n.version == 4), key=lambda n: (int(n.network_address), n.prefixlen))
-    v6 = sorted((n for n in nets if n.version == 6), key=lambda n: (int(n.network_address), n.prefixlen))
-    return tuple(map(str, v4)), tuple(map(str, v6))
+    nets = sort_networks({str(ipaddress.ip_network(a, strict=False)) for a in addresses})
+    return tuple(n for n in nets if ":" not in n), tuple(n for n in nets if ":" in n)
 
 
 @dataclass(frozen=True)

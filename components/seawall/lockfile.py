@@ -25,7 +25,7 @@ from typing import Any
 
 from seawall.catalog.load import Catalog
 from seawall.errors import UserError
-from seawall.ipsets import IpSets, ServiceAddresses, canonical_networks
+from seawall.ipsets import IpSets, ServiceAddresses, canonical_networks, sort_networks
 from seawall.resolve import Resolution
 
 LOCK_VERSION = 1
@@ -72,16 +72,11 @@ class Lock:
         if record is None:
             return ()
         found = {a for h in record.hostnames if (rec := self.hosts.get(h)) for a in rec.addresses}
-        return tuple(sorted(found, key=_ip_key))
+        return sort_networks(found)
 
 
 def _record_json(data: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items() if v not in ("", None)}
-
-
-def _ip_key(text: str) -> tuple[int, int, int]:
-    net = ipaddress.ip_network(text, strict=False)
-    return (net.version, int(net.network_address), net.prefixlen)
 
 
 def read_lock(path: Path) -> Lock:
@@ -226,9 +221,7 @@ def build_lock(
     for p, product in sorted(catalog.products.items()):
         for s, svc in sorted(product.services.items()):
             v4, v6 = canonical_networks(svc.addresses)
-            services_out[f"{p}/{s}"] = ServiceRecord(
-                svc.hostnames, (*v4, *v6), tuple(sorted(svc.retired_addresses, key=_ip_key))
-            )
+            services_out[f"{p}/{s}"] = ServiceRecord(svc.hostnames, (*v4, *v6), sort_networks(svc.retired_addresses))
     return Lock(dict(sorted(hosts.items())), services_out), problems
 
 
@@ -346,13 +339,13 @@ def diff_locks(old: Lock, new: Lock) -> tuple[list[Change], list[Change]]:
         a = set(old.hosts[host].addresses) if host in old.hosts else set()
         b = set(new.hosts[host].addresses) if host in new.hosts else set()
         if a != b:
-            by_host.append(Change(host, _sorted(b - a), _sorted(a - b)))
+            by_host.append(Change(host, sort_networks(b - a), sort_networks(a - b)))
     by_service = []
     for service in sorted(old.services.keys() | new.services.keys()):
         a = set(_all(old, service))
         b = set(_all(new, service))
         if a != b:
-            by_service.append(Change(service, _sorted(b - a), _sorted(a - b)))
+            by_service.append(Change(service, sort_networks(b - a), sort_networks(a - b)))
     return by_host, by_service
 
 
@@ -360,7 +353,3 @@ def _all(lock: Lock, service: str) -> Iterable[str]:
     record = lock.services.get(service)
     documented = record.documented if record else ()
     return (*documented, *lock.service_addresses(service))
-
-
-def _sorted(items: set[str]) -> tuple[str, ...]:
-    return tuple(sorted(items, key=_ip_key))

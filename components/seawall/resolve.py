@@ -21,6 +21,8 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
+from seawall.ipsets import sort_networks
+
 MAX_CHAIN = 8
 Status = Literal["ok", "nxdomain", "nodata", "servfail", "timeout", "cname-loop", "error"]
 
@@ -116,7 +118,7 @@ async def resolve_host(hostname: str, options: ResolveOptions) -> Resolution:
     if addresses:
         chain = max(chains, key=len) if chains else ()
         return Resolution(
-            hostname, "ok", _sorted(addresses), chain, min(ttls) if ttls else None, resolver, "", used_tcp
+            hostname, "ok", sort_networks(addresses), chain, min(ttls) if ttls else None, resolver, "", used_tcp
         )
     if statuses:
         worst = statuses[0] if len(statuses) == 1 else min(statuses, key=lambda f: _SEVERITY[f.status])
@@ -139,10 +141,6 @@ _SEVERITY: dict[str, int] = {
     "nodata": 5,
     "ok": 6,
 }
-
-
-def _sorted(addresses: set[str]) -> tuple[str, ...]:
-    return tuple(sorted(addresses, key=lambda a: (ipaddress.ip_address(a).version, int(ipaddress.ip_address(a)))))
 
 
 async def _follow(

@@ -19,7 +19,6 @@ from seawall.errors import UserError
 from seawall.lockfile import (
     LOCK_NAME,
     Change,
-    Lock,
     Policy,
     Problem,
     build_lock,
@@ -209,4 +208,4 @@ def _report_json(
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
-__all__ = ["Lock", "ResolveRequest", "run_resolve"]
+__all__ = ["ResolveRequest", "run_resolve"]

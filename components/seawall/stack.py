@@ -14,7 +14,7 @@ from seawall.lockfile import LOCK_NAME, ipsets_from_lock, read_lock
 from seawall.render.aws import AwsSpec, render_aws
 from seawall.render.azure import AzureSpec, PriorityLock, render_azure
 from seawall.stackconfig import StackConfig, load_stack_config
-from seawall.topology import Topology, load_topology
+from seawall.topology import Topology, available_topologies, load_topology
 
 DEFAULT_STACKS_DIR = Path("stacks")
 # Placeholder used only when a stack is rendered for the other cloud (query --cloud both).
@@ -80,27 +80,16 @@ def compile_config(
     config: StackConfig, catalog: Catalog, priorities: PriorityLock | None = None, lock_path: Path | None = None
 ) -> CompiledStack:
     """Compile a validated config. Addresses come from the lock at ``lock_path`` (absent: documented only)."""
-    topology = load_topology(config.settings.topology, catalog) if _known(config) else _unknown_topology(config)
+    if config.settings.topology not in available_topologies():
+        valid = ", ".join(available_topologies())
+        raise config.error(["topology"], f"unknown topology {config.settings.topology!r}; valid: {valid}")
+    topology = load_topology(config.settings.topology, catalog)
     if config.settings.addresses == "lock" and lock_path is not None:
         ipsets = ipsets_from_lock(catalog, read_lock(lock_path))
     else:
         ipsets = IpSets.documented(catalog)
     return CompiledStack(
         config, catalog, topology, ipsets, compile_flows(catalog, topology, config, ipsets), priorities
-    )
-
-
-def _known(config: StackConfig) -> bool:
-    from seawall.topology import available_topologies
-
-    return config.settings.topology in available_topologies()
-
-
-def _unknown_topology(config: StackConfig) -> Topology:
-    from seawall.topology import available_topologies
-
-    raise config.error(
-        ["topology"], f"unknown topology {config.settings.topology!r}; valid: {', '.join(available_topologies())}"
     )
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from seawall.errors import ConfigError
-from seawall.yamlsource import YamlDocument, read_yaml
+from seawall.yamlsource import YamlDocument, display_path, read_yaml
 
 NAMESPACE = "seawall"
 Cloud = Literal["aws", "azure"]
@@ -144,7 +144,7 @@ def load_stack_config(stack: str, stacks_dir: Path) -> StackConfig:
     if not path.is_file():
         valid = ", ".join(sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml")))
         raise ConfigError(str(path), f"no such stack {stack!r}; valid: {valid or '(none)'}")
-    doc = read_yaml(path, _display(path), ConfigError)
+    doc = read_yaml(path, display_path(path), ConfigError)
     data = doc.data if isinstance(doc.data, dict) else {}
     config = data.get("config")
     if not isinstance(config, dict):
@@ -244,10 +244,3 @@ def _explain(error: Any) -> str:
     if kind == "string_pattern_mismatch":
         return f"{error.get('input')!r} is malformed; valid pattern: {error['ctx']['pattern']}"
     return str(error["msg"])
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)

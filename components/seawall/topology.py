@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from seawall.catalog.load import Catalog
-from seawall.catalog.model import SLUG, Entry, ProductCatalog
+from seawall.catalog.model import SLUG, Entry
 from seawall.errors import TopologyError
 from seawall.yamlsource import read_yaml
 
@@ -105,7 +105,3 @@ def load_topology(name: str, catalog: Catalog, directory: Path | None = None) ->
                 if target not in topology.roles:
                     raise TopologyError(doc.where(["host_peers", role_name, host]), f"unknown role {target!r}")
     return topology
-
-
-def entries_for_role(product: ProductCatalog, role: Role) -> list[Entry]:
-    return [entry for entry in product.entries if role.runs(entry)]

@@ -155,5 +155,13 @@ def read_yaml(path: Path, display: str | None = None, error: type[UserError] = U
     return parse_yaml(text, shown, error)
 
 
+def display_path(path: Path) -> str:
+    """A path as the user should read it in an error: relative to the working directory when below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _first_line(text: str) -> str:
     return " ".join(str(text).split())

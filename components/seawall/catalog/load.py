@@ -19,9 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from seawall.catalog.model import Entry, Peer, ProductCatalog, Service
+from seawall.catalog.model import Entry, Peer, ProductCatalog
 from seawall.errors import CatalogError
-from seawall.yamlsource import Loc, YamlDocument, read_yaml
+from seawall.yamlsource import Loc, YamlDocument, display_path, read_yaml
 
 
 def default_catalog_dir() -> Path:
@@ -48,13 +48,6 @@ class Catalog:
             product = self.products[name]
             for entry in product.entries:
                 yield product, entry
-
-    def services_of(self, product: ProductCatalog, entry: Entry) -> list[tuple[str, Service]]:
-        return [
-            (peer.name, product.services[peer.name])
-            for peer in entry.peer
-            if peer.kind == "service" and peer.name is not None
-        ]
 
 
 _LOADED: dict[tuple[tuple[str, int, int], ...], Catalog] = {}
@@ -88,7 +81,7 @@ def _load(root: Path, files_: list[Path]) -> Catalog:
     seen_ids: dict[str, tuple[YamlDocument, int]] = {}  # positions are looked up only for an error
     docs: dict[str, YamlDocument] = {}
     for path in files_:
-        doc = read_yaml(path, _display(path), CatalogError)
+        doc = read_yaml(path, display_path(path), CatalogError)
         product = _validate(doc)
         if product.product != path.stem:
             raise CatalogError(
@@ -119,13 +112,6 @@ def _load(root: Path, files_: list[Path]) -> Catalog:
                     f"valid: {', '.join(sorted(products))}",
                 )
     return Catalog(products=products, paths=paths)
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _validate(doc: YamlDocument) -> ProductCatalog:

@@ -3,13 +3,13 @@ rich tables for the terminal. All output is deterministic (catalogue order)."""
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from rich.table import Table
 
 from seawall.catalog.load import Catalog
 from seawall.catalog.model import Entry, Language, Peer, ProductCatalog, Service
+from seawall.ipsets import sort_networks
 
 
 def _one_or_many(items: list[str]) -> str | list[str]:
@@ -54,7 +54,7 @@ def entry_json(product: ProductCatalog, entry: Entry, source_product: ProductCat
         "services": [_service_json(name, svc) for name, svc in services],
         "hostnames": [h for _, svc in services for h in svc.hostnames],
         "addresses": [a for _, svc in services for a in svc.addresses],
-        "retired_addresses": sorted({a for _, svc in services for a in svc.retired_addresses}, key=_ip_key),
+        "retired_addresses": list(sort_networks({a for _, svc in services for a in svc.retired_addresses})),
     }
 
 
@@ -67,11 +67,6 @@ def _service_json(name: str, svc: Service) -> dict[str, Any]:
         "address_feed": svc.address_feed,
         "no_host_documented": svc.no_host_documented,
     }
-
-
-def _ip_key(text: str) -> tuple[int, int]:
-    ip = ipaddress.ip_address(text)
-    return (ip.version, int(ip))
 
 
 def catalog_json(catalog: Catalog, products: list[str]) -> list[dict[str, Any]]:

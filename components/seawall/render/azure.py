@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from seawall.flows import Endpoint, Flow, Flows
+from seawall.ipsets import sort_networks
 from seawall.render.errors import LimitExceeded, QuotaExceeded, UnsupportedPeer
 from seawall.render.text import ascii_description, bounded_name, slug
 from seawall.stackconfig import AzureQuotas
@@ -299,7 +300,7 @@ def _azure_peers(other: Endpoint, flows: Flows, ipv6: bool) -> list[tuple[AzureP
     bindings = flows.sites[other.name]
     site = slug(other.name)
     for version in (4, 6):
-        nets = tuple(sorted((b.value for b in bindings if b.kind == "cidr" and b.family == version), key=_net_key))
+        nets = sort_networks(b.value for b in bindings if b.kind == "cidr" and b.family == version)
         if nets:
             out.append((AzurePeer("prefixes", nets), f"site-{site}-ipv{version}"))
     for binding in bindings:
@@ -318,11 +319,6 @@ def _azure_peers(other: Endpoint, flows: Flows, ipv6: bool) -> list[tuple[AzureP
             (AzurePeer("asgs", chunk), f"site-{site}-asg" + (f"-{start // MAX_ASGS_PER_RULE + 1}" if start else ""))
         )
     return out
-
-
-def _net_key(text: str) -> tuple[int, int]:
-    net = ipaddress.ip_network(text)
-    return (int(net.network_address), net.prefixlen)
 
 
 def _check_limits(role: str, rules: list[AzureRule], quotas: AzureQuotas) -> None:
