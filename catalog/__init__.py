@@ -1,1 +1,1 @@
-"""Package marker: lets the catalogue data ship inside the wheel as ``seawall._catalog``."""
+"""Package marker: lets the catalogue data ship inside the wheel as ``seawall.vendors``."""

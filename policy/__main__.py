@@ -1,6 +1,6 @@
-"""seawall's CrossGuard policy pack. The rules live in the library (seawall.policy)."""
+"""seawall's CrossGuard policy pack. The rules live in the library (seawall.analysis.policy)."""
 
 from pulumi_policy import PolicyPack
-from seawall.crossguard import policies
+from seawall.preview.crossguard import policies
 
 PolicyPack(name="seawall", policies=policies())

@@ -5,6 +5,6 @@ Config comes from stacks/Pulumi.<stack>.yaml; everything else is the library.
 
 from pathlib import Path
 
-from seawall.program import run
+from seawall.preview.program import run
 
 run(Path(__file__).resolve().parent)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import REPO
+from seawall.analysis.query import Answer, probes_for, query_aws, query_azure
+from seawall.aws.render import AwsSpec
+from seawall.azure.render import AzureSpec
 from seawall.catalog import Catalog, load_catalog
-from seawall.query import Answer, probes_for, query_aws, query_azure
-from seawall.render.aws import AwsSpec
-from seawall.render.azure import AzureSpec
 from seawall.stack import CompiledStack, compile_config, compile_stack, render_aws_stack, render_azure_stack
 from seawall.stackconfig import parse_config
 

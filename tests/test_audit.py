@@ -19,9 +19,9 @@ import pytest
 from builders import STACKS
 from motoserver import PagingMotoServer, start
 from rich.console import Console
-from seawall.audit import run_audit
+from seawall.cli.audit import run_audit
 from seawall.errors import UserError
-from seawall.plan import PlannedResource, plan_stack
+from seawall.preview.plan import PlannedResource, plan_stack
 
 DMZ, MSS = "dmz-aws", "mss-distributed-aws"
 REGIONS = {DMZ: "eu-west-1", MSS: "ap-northeast-1"}  # aws:region of each stack file

@@ -94,7 +94,7 @@ def test_removing_any_one_entry_leaves_every_other_rule_untouched(stack_name: st
 
 def colliding_names() -> tuple[str, str]:
     """Two rule names that hash to the same home priority (found by search)."""
-    from seawall.render.azure import home_priority
+    from seawall.azure.render import home_priority
 
     seen: dict[int, str] = {}
     for port in range(1, 5000):
@@ -107,7 +107,7 @@ def colliding_names() -> tuple[str, str]:
 
 
 def test_hashing_alone_would_move_a_rule_but_a_pinned_rule_never_moves() -> None:
-    from seawall.render.azure import assign_priorities
+    from seawall.azure.render import assign_priorities
 
     first, second = sorted(colliding_names())
     both = assign_priorities([first, second])

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from builders import STACKS
 from conftest import CATALOG_DIR, REPO
+from seawall.addresses.lock import HostRecord, Lock
+from seawall.analysis.diff import diff_plans
 from seawall.cli import app
-from seawall.diff import diff_markdown, diff_plans
-from seawall.lockfile import HostRecord, Lock
-from seawall.plan import plan_stack
+from seawall.preview.plan import plan_stack
+from seawall.report.diff import diff_markdown
 from typer.testing import CliRunner
 
 GOLDEN = REPO / "tests" / "golden"

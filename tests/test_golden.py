@@ -11,7 +11,7 @@ import json
 import pytest
 from builders import SHIPPED, aws, azure, shipped
 from conftest import REPO
-from seawall.views import flows_json
+from seawall.report.flows import flows_json
 
 GOLDEN = REPO / "tests" / "golden"
 

@@ -12,7 +12,7 @@ import pytest
 from builders import SHIPPED, STACKS
 from conftest import CATALOG_DIR, REPO
 from seawall.cli import app
-from seawall.plan import Plan, Recorder, plan_stack, run_program
+from seawall.preview.plan import Plan, Recorder, plan_stack, run_program
 from typer.testing import CliRunner
 
 GOLDEN = REPO / "tests" / "golden"

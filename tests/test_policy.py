@@ -12,11 +12,11 @@ import pytest
 from builders import STACKS
 from conftest import CATALOG_DIR
 from pulumi_policy import PolicyResource, PolicyResourceOptions, StackValidationArgs, StackValidationPolicy
+from seawall.analysis.policy import RULES, Resource, check_resources
 from seawall.catalog import load_catalog
 from seawall.cli import app
-from seawall.crossguard import policies, validate
-from seawall.plan import plan_stack
-from seawall.policy import RULES, Resource, check_resources
+from seawall.preview.crossguard import policies, validate
+from seawall.preview.plan import plan_stack
 from typer.testing import CliRunner
 
 CATALOG = load_catalog(CATALOG_DIR)

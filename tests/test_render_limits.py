@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 from builders import SHIPPED, aws, azure, shipped, variant
-from seawall.render.azure import DENY_ALL_PRIORITY, MAX_DESCRIPTION, RULE_NAME, assign_priorities
-from seawall.render.errors import QuotaExceeded
-from seawall.render.text import AWS_DESCRIPTION_CHARS, ascii_description
+from seawall.aws.limits import DESCRIPTION_FORBIDDEN as AWS_DESCRIPTION_CHARS
+from seawall.azure.limits import DENY_ALL_PRIORITY, MAX_DESCRIPTION, RULE_NAME
+from seawall.azure.render import assign_priorities
+from seawall.errors import QuotaExceeded
+from seawall.text import ascii_description
 
 BASE: dict[str, Any] = {
     "topology": "dmz",

@@ -14,10 +14,11 @@ import pytest
 from conftest import CATALOG_DIR, REPO
 from dnszone import dns_server
 from rich.console import Console
+from seawall.addresses.lock import read_lock
+from seawall.addresses.resolve import ResolveRequest
 from seawall.catalog import load_catalog
 from seawall.cli import app
-from seawall.lockfile import read_lock
-from seawall.resolve_command import ResolveRequest, run_resolve
+from seawall.cli.resolve import run_resolve
 from typer.testing import CliRunner
 
 PRODUCT = "clearswift-seg"  # 16 DNS hostnames, documented and retired addresses, an AWS-ranges service

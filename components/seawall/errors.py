@@ -29,3 +29,23 @@ class ConfigError(UserError):
 
 class TopologyError(UserError):
     """A topology file is malformed or does not match the catalogue."""
+
+
+class RenderError(UserError):
+    """A stack cannot be expressed on its cloud as configured (raised before any resource is declared)."""
+
+
+class QuotaExceeded(RenderError):
+    """A role needs more rules (or entries) than the cloud allows."""
+
+    def __init__(self, role: str, what: str, count: int, limit: int, way_out: str) -> None:
+        self.role, self.what, self.count, self.limit = role, what, count, limit
+        super().__init__(f"role {role}", f"{what}: {count} needed, limit {limit}; {way_out}")
+
+
+class LimitExceeded(RenderError):
+    """A single name, description or list breaks a cloud's hard format limit."""
+
+
+class UnsupportedPeer(RenderError):
+    """A peer binding the cloud cannot express in a rule."""

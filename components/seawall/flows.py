@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from seawall.addresses.ipsets import IpSets, ServiceAddresses
 from seawall.catalog.load import Catalog
 from seawall.catalog.model import Entry, Peer, PortRange, ProductCatalog
-from seawall.ipsets import IpSets, ServiceAddresses
+from seawall.netaddr import port_text
 from seawall.stackconfig import Binding, StackConfig
 from seawall.topology import Topology
 
@@ -49,7 +50,7 @@ class Flow:
 
     @property
     def ports(self) -> str:
-        return str(self.first_port) if self.first_port == self.last_port else f"{self.first_port}-{self.last_port}"
+        return port_text(self.first_port, self.last_port)
 
     @property
     def key(self) -> tuple[Endpoint, Endpoint, str, int, int]:

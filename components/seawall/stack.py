@@ -1,4 +1,10 @@
-"""One stack, end to end: config → flows → the cloud's specification (all pure)."""
+"""One stack, end to end: find its files, then config → flows → the cloud's specification (all pure).
+
+Every caller (``seawall plan``, the stack program, ``resolve``, ``audit``, the
+components' users) finds a stack's files with :class:`StackFiles` and compiles
+with :func:`compile_stack` or :func:`compile_config`, so a file is looked for in
+one way only.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from seawall.catalog.load import Catalog, default_catalog_dir, load_catalog
+from seawall.addresses.ipsets import IpSets, ipsets_from_lock
+from seawall.addresses.lock import default_lock_path, read_lock
+from seawall.aws.render import AwsSpec, render_aws
+from seawall.azure.render import AzureSpec, PriorityLock, render_azure
+from seawall.catalog.load import Catalog, load_catalog
 from seawall.errors import UserError
 from seawall.flows import Flows, compile_flows
-from seawall.ipsets import IpSets
-from seawall.lockfile import LOCK_NAME, ipsets_from_lock, read_lock
-from seawall.render.aws import AwsSpec, render_aws
-from seawall.render.azure import AzureSpec, PriorityLock, render_azure
-from seawall.stackconfig import StackConfig, load_stack_config
+from seawall.stackconfig import StackConfig, load_stack_config, stack_file
 from seawall.topology import Topology, available_topologies, load_topology
 
 DEFAULT_STACKS_DIR = Path("stacks")
@@ -29,6 +35,40 @@ class CompiledStack:
     ipsets: IpSets
     flows: Flows
     priorities: PriorityLock | None = None  # the committed Azure priority lock, when there is one
+
+
+@dataclass(frozen=True)
+class StackFiles:
+    """Where one stack's files are: its config, its Azure priority pins, its program and its IP-set lock.
+
+    ``lock`` overrides the lock (``seawall plan --lock``); otherwise the stack's
+    ``seawall:lockFile`` (relative to the project, the stacks directory's parent),
+    else the catalogue's ``ipsets.lock.json``.
+    """
+
+    stack: str
+    stacks_dir: Path = DEFAULT_STACKS_DIR
+    catalog_dir: Path | None = None
+    lock: Path | None = None
+
+    @property
+    def config_file(self) -> Path:
+        return stack_file(self.stacks_dir, self.stack)
+
+    @property
+    def priorities_file(self) -> Path:
+        return priority_lock_path(self.stacks_dir, self.stack)
+
+    @property
+    def program_file(self) -> Path:
+        return self.stacks_dir / "__main__.py"
+
+    def lock_path(self, config: StackConfig) -> Path:
+        if self.lock is not None:
+            return self.lock
+        if config.settings.lock_file:
+            return self.stacks_dir.resolve().parent / config.settings.lock_file
+        return default_lock_path(self.catalog_dir)
 
 
 def priority_lock_path(stacks_dir: Path, stack: str) -> Path:
@@ -55,6 +95,11 @@ def read_priority_lock(path: Path) -> PriorityLock | None:
     return data  # type: ignore[no-any-return]
 
 
+def priority_lock_text(spec: AzureSpec) -> str:
+    """The priority lock a rendered Azure spec pins, as ``seawall priorities --write`` writes it."""
+    return json.dumps(spec.priorities(), indent=2, sort_keys=True) + "\n"
+
+
 def compile_stack(
     stack: str,
     stacks_dir: Path | None = None,
@@ -62,18 +107,15 @@ def compile_stack(
     catalog: Catalog | None = None,
     lock: Path | None = None,
 ) -> CompiledStack:
-    directory = stacks_dir or DEFAULT_STACKS_DIR
-    config = load_stack_config(stack, directory)
-    priorities = read_priority_lock(priority_lock_path(directory, stack))
-    lock_path = lock or lock_path_for(config, directory, catalog_dir)
-    return compile_config(config, catalog or load_catalog(catalog_dir), priorities, lock_path)
+    """Read ``Pulumi.<stack>.yaml`` (errors name file:line) and compile it with the stack's pins and lock."""
+    files = StackFiles(stack, stacks_dir or DEFAULT_STACKS_DIR, catalog_dir, lock)
+    return compile_files(files, load_stack_config(stack, files.stacks_dir), catalog)
 
 
-def lock_path_for(config: StackConfig, stacks_dir: Path, catalog_dir: Path | None) -> Path:
-    """``seawall:lockFile`` (relative to the project, the stacks directory's parent), else the catalogue's lock."""
-    if config.settings.lock_file:
-        return stacks_dir.resolve().parent / config.settings.lock_file
-    return (catalog_dir or default_catalog_dir()) / LOCK_NAME
+def compile_files(files: StackFiles, config: StackConfig, catalog: Catalog | None = None) -> CompiledStack:
+    """Compile an already-read config with the priority pins and the lock that ``files`` locate."""
+    priorities = read_priority_lock(files.priorities_file)
+    return compile_config(config, catalog or load_catalog(files.catalog_dir), priorities, files.lock_path(config))
 
 
 def compile_config(
@@ -110,3 +152,10 @@ def render_azure_stack(compiled: CompiledStack) -> AzureSpec:
         s.tags,
         compiled.priorities,
     )
+
+
+def render_stack(compiled: CompiledStack) -> AwsSpec | AzureSpec:
+    """The specification of the stack's own cloud."""
+    if compiled.config.settings.cloud == "aws":
+        return render_aws_stack(compiled)
+    return render_azure_stack(compiled)

@@ -8,7 +8,6 @@ is an error, never ignored: a typo must not silently drop a binding.
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,31 +16,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from seawall.aws import limits as aws_limits
+from seawall.azure import limits as azure_limits
 from seawall.errors import ConfigError
 from seawall.yamlsource import YamlDocument, display_path, read_yaml
 
 NAMESPACE = "seawall"
 Cloud = Literal["aws", "azure"]
-
-# Azure service tags seawall accepts as a site-peer binding (one per rule).
-AZURE_SERVICE_TAGS = frozenset(
-    {
-        "VirtualNetwork",
-        "AzureLoadBalancer",
-        "Internet",
-        "AzureCloud",
-        "AzureMonitor",
-        "Storage",
-        "Sql",
-        "AzureActiveDirectory",
-    }
-)
-AWS_SG_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
-AWS_PL_ID = re.compile(r"^pl-([0-9a-f]{8}|[0-9a-f]{17})$")
-AZURE_ASG_ID = re.compile(
-    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[\w.()-]{1,90}/providers/"
-    r"Microsoft\.Network/applicationSecurityGroups/[\w.-]{1,80}$"
-)
 
 
 class _Model(BaseModel):
@@ -51,14 +32,20 @@ class _Model(BaseModel):
 class AwsQuotas(_Model):
     """AWS VPC quotas in force for the account (defaults: the AWS defaults)."""
 
-    rules_per_security_group: int = Field(default=60, ge=1, le=1000)
-    security_groups_per_eni: int = Field(default=5, ge=1, le=16)
-    prefix_list_max_entries: int = Field(default=1000, ge=1, le=1000)
+    rules_per_security_group: int = Field(
+        default=aws_limits.DEFAULT_RULES_PER_SECURITY_GROUP, ge=1, le=aws_limits.MAX_RULES_PER_SECURITY_GROUP
+    )
+    security_groups_per_eni: int = Field(
+        default=aws_limits.DEFAULT_SECURITY_GROUPS_PER_ENI, ge=1, le=aws_limits.MAX_SECURITY_GROUPS_PER_ENI
+    )
+    prefix_list_max_entries: int = Field(
+        default=aws_limits.MAX_PREFIX_LIST_ENTRIES, ge=1, le=aws_limits.MAX_PREFIX_LIST_ENTRIES
+    )
 
 
 class AzureQuotas(_Model):
-    rules_per_nsg: int = Field(default=1000, ge=1, le=1000)
-    prefixes_per_nsg: int = Field(default=4000, ge=1, le=4000)
+    rules_per_nsg: int = Field(default=azure_limits.MAX_RULES_PER_NSG, ge=1, le=azure_limits.MAX_RULES_PER_NSG)
+    prefixes_per_nsg: int = Field(default=azure_limits.MAX_PREFIXES_PER_NSG, ge=1, le=azure_limits.MAX_PREFIXES_PER_NSG)
 
 
 class Quotas(_Model):
@@ -90,7 +77,7 @@ class StackSettings(_Model):
     policy: dict[str, Literal["advisory", "mandatory", "disabled"]] = Field(
         default={}, description="Enforcement level per policy rule for seawall check."
     )
-    vpc_id: str | None = Field(default=None, pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")
+    vpc_id: str | None = Field(default=None, pattern=aws_limits.VPC_ID_PATTERN)
     resource_group_name: str | None = None
     location: str | None = None
 
@@ -205,14 +192,14 @@ def _binding(config: StackConfig, cloud: Cloud, name: str, index: int, raw: str)
     key: list[str | int] = ["peers", name, index]
     if raw == "internet":
         return Binding("internet", raw)
-    if AWS_SG_ID.match(raw) or AWS_PL_ID.match(raw):
+    if aws_limits.SECURITY_GROUP_ID.match(raw) or aws_limits.PREFIX_LIST_ID.match(raw):
         if cloud != "aws":
             raise config.error(key, f"{raw!r} is an AWS id; valid on azure: CIDR, service tag or ASG resource id")
         return Binding("sg" if raw.startswith("sg-") else "prefix-list", raw)
-    if raw in AZURE_SERVICE_TAGS or AZURE_ASG_ID.match(raw):
+    if raw in azure_limits.SERVICE_TAGS or azure_limits.ASG_ID.match(raw):
         if cloud != "azure":
             raise config.error(key, f"{raw!r} is an Azure name; valid on aws: CIDR, sg-… or pl-… id, internet")
-        return Binding("service-tag" if raw in AZURE_SERVICE_TAGS else "asg", raw)
+        return Binding("service-tag" if raw in azure_limits.SERVICE_TAGS else "asg", raw)
     try:
         network = ipaddress.ip_network(raw, strict=True)
     except ValueError:

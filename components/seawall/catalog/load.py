@@ -26,7 +26,7 @@ from seawall.yamlsource import Loc, YamlDocument, display_path, read_yaml
 
 def default_catalog_dir() -> Path:
     """The catalogue shipped with the library (``catalog/`` in a checkout)."""
-    return Path(str(files("seawall._catalog")))
+    return Path(str(files("seawall.vendors")))
 
 
 @dataclass(frozen=True)

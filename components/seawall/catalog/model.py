@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
+from seawall.netaddr import port_text
+
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -120,7 +122,7 @@ class PortRange(_Strict):
         return self.first if self.first == self.last else [self.first, self.last]
 
     def __str__(self) -> str:
-        return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
+        return port_text(self.first, self.last)
 
 
 def parse_ports(raw: Any) -> tuple[PortRange, ...]:

@@ -1,0 +1,5 @@
+"""``python -m seawall``: the same as the ``seawall`` command."""
+
+from seawall.cli import main
+
+main()

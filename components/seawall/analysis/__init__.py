@@ -1,0 +1,1 @@
+"""Cloud-neutral analyses over rendered specs and registered resources: query, policy, diff, drift."""

@@ -1,0 +1,402 @@
+"""The team's rules over registered resources, implemented once.
+
+Two entry points use these functions: ``seawall check --stack`` (on the offline
+plan) and the CrossGuard pack in ``policy/`` (on what ``pulumi preview``
+registers). Both hand over the same thing: resources as the engine sees them
+(type token, logical name, URN, camelCase inputs). References between
+resources are ``${name.id}`` in a plan; in a preview they may be unknown, and
+each rule then decides from what it can see.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from seawall.analysis.ruleviews import rule_views
+from seawall.aws import limits as aws
+from seawall.aws.limits import (
+    DESCRIPTION_FORBIDDEN,
+    EGRESS_RULE,
+    INGRESS_RULE,
+    LEGACY_RULE,
+    PREFIX_LIST,
+    SECURITY_GROUP,
+)
+from seawall.azure import limits as azure
+from seawall.azure.limits import NETWORK_SECURITY_GROUP, STANDALONE_SECURITY_RULE
+from seawall.catalog.load import Catalog
+from seawall.catalog.model import Entry
+from seawall.netaddr import port_text
+from seawall.registered import Resource, ResourceIndex, RuleView
+from seawall.stack import CompiledStack
+
+__all__ = [
+    "LEVELS",
+    "RULES",
+    "CheckResult",
+    "Level",
+    "Resource",
+    "Rule",
+    "Violation",
+    "check_resources",
+    "check_stack",
+    "parse_level_options",
+    "parse_levels",
+]
+
+Level = Literal["advisory", "mandatory", "disabled"]
+LEVELS: tuple[Level, ...] = ("advisory", "mandatory", "disabled")
+MANAGEMENT_PORTS = (22, 80, 443, 8445, 8446, 8447)
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    level: Level
+    resource: str  # logical name
+    urn: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Context:
+    resources: tuple[Resource, ...]
+    catalog: Catalog
+    internet_egress: frozenset[str] = frozenset()
+    rules_per_security_group: int = aws.DEFAULT_RULES_PER_SECURITY_GROUP
+    entries: dict[str, Entry] = field(default_factory=dict)
+    index: ResourceIndex = field(default_factory=lambda: ResourceIndex(()))
+    views: tuple[RuleView, ...] = ()
+
+
+Finding = tuple[Resource, str]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    default: Level
+    check: Callable[[Context], Iterable[Finding]]
+
+
+def _covers(view: RuleView, port: int) -> bool:
+    return view.first <= port <= view.last
+
+
+# --- the rules ----------------------------------------------------------------------------
+
+
+def _internet_entry(entry: Entry, direction: str) -> bool:
+    if not any(p.kind == "internet" for p in entry.peer):
+        return False
+    opens = {"host": {"out"}, "peer": {"in"}, "either": {"in", "out"}}[entry.opener]
+    return direction in opens
+
+
+def internet_ingress_documented(ctx: Context) -> Iterator[Finding]:
+    for v in ctx.views:
+        if v.direction != "in" or not v.peer_internet:
+            continue
+        if not v.ids:
+            yield v.resource, f"{v.label}: opens {v.protocol}/{_ports(v)} to the internet and names no catalogue entry"
+            continue
+        bad = [i for i in v.ids if i not in ctx.entries or not _internet_entry(ctx.entries[i], "in")]
+        if bad:
+            yield (
+                v.resource,
+                f"{v.label}: ingress from the internet is justified by {', '.join(bad)}, whose peer is not the internet",
+            )
+
+
+def no_management_from_internet(ctx: Context) -> Iterator[Finding]:
+    for v in ctx.views:
+        if v.direction == "in" and v.peer_internet:
+            exposed = [p for p in MANAGEMENT_PORTS if _covers(v, p)]
+            if exposed:
+                ports = ", ".join(map(str, exposed))
+                yield v.resource, f"{v.label}: management/console port(s) {ports} reachable from the internet"
+
+
+def no_product_internal_ports(ctx: Context) -> Iterator[Finding]:
+    local: dict[str, set[int]] = {}
+    for name, product in ctx.catalog.products.items():
+        local[name] = {
+            p for e in product.entries if e.scope == "localhost" for r in e.ports for p in range(r.first, r.last + 1)
+        }
+    everything = set().union(*local.values()) if local else set()
+    for v in ctx.views:
+        if v.direction != "in":
+            continue
+        ports = local.get(v.product or "", everything)
+        hits = sorted(p for p in ports if _covers(v, p))
+        if hits:
+            yield (
+                v.resource,
+                f"{v.label}: opens product-internal port(s) {', '.join(map(str, hits[:8]))}{' …' if len(hits) > 8 else ''}",
+            )
+
+
+def traceable(ctx: Context) -> Iterator[Finding]:
+    for v in ctx.views:
+        if not v.ids:
+            yield (
+                v.resource,
+                f"{v.label}: names no catalogue entry (AWS tag seawall:entries, or [ids] at the end of the description)",
+            )
+            continue
+        unknown = [i for i in v.ids if i not in ctx.entries]
+        if unknown:
+            yield v.resource, f"{v.label}: unknown catalogue id(s) {', '.join(unknown)}"
+
+
+def internet_egress_opted_in(ctx: Context) -> Iterator[Finding]:
+    for v in ctx.views:
+        if v.direction != "out" or not v.peer_internet:
+            continue
+        for i in v.ids or ("(none)",):
+            entry = ctx.entries.get(i)
+            if entry is not None and _internet_entry(entry, "out"):
+                continue
+            services = {p.name for p in entry.peer if p.kind == "service"} if entry else set()
+            if services & ctx.internet_egress:
+                continue
+            yield (
+                v.resource,
+                f"{v.label}: egress to the whole internet for {i} without an opt-in (seawall:internetEgress)",
+            )
+
+
+def aws_limits(ctx: Context) -> Iterator[Finding]:
+    usage: dict[tuple[str, str, int], tuple[int, Resource]] = {}
+    for r in ctx.resources:
+        i = r.inputs
+        if r.type == SECURITY_GROUP:
+            if i.get("ingress") or i.get("egress"):
+                yield r, "inline ingress/egress: rules must be standalone SecurityGroupIngressRule/EgressRule resources"
+            yield from _aws_text(r, str(i.get("description", "")))
+        elif r.type == LEGACY_RULE:
+            yield r, "aws.ec2.SecurityGroupRule must not be mixed with aws.vpc rules"
+        elif r.type == PREFIX_LIST:
+            entries = i.get("entries") or []
+            max_entries = int(i.get("maxEntries") or 0)
+            if not len(entries) <= max_entries <= aws.MAX_PREFIX_LIST_ENTRIES:
+                yield (
+                    r,
+                    f"prefix list needs entries ({len(entries)}) <= maxEntries ({max_entries}) <= {aws.MAX_PREFIX_LIST_ENTRIES}",
+                )
+            if str(i.get("name", "")).startswith(aws.RESERVED_PREFIX_LIST_PREFIX):
+                yield r, "prefix list names may not start with com.amazonaws"
+            list_families = {ipaddress.ip_network(e["cidr"], strict=False).version for e in entries}
+            if len(list_families) > 1:
+                yield r, "a prefix list holds one address family"
+            for e in entries:
+                yield from _aws_cidr(r, e["cidr"])
+                yield from _aws_text(r, str(e.get("description", "")))
+        elif r.type in (INGRESS_RULE, EGRESS_RULE):
+            yield from _aws_text(r, str(i.get("description", "")))
+            peers = [k for k in ("cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId") if i.get(k)]
+            if len(peers) != 1:
+                yield r, f"a rule needs exactly one peer, found {', '.join(peers) or 'none'}"
+            for key in ("cidrIpv4", "cidrIpv6"):
+                if i.get(key):
+                    yield from _aws_cidr(r, i[key])
+            weight = 1
+            plist = ctx.index.ref(PREFIX_LIST, i.get("prefixListId"))
+            if plist is not None:
+                weight = int(plist.inputs.get("maxEntries") or 1)
+            families: tuple[int, ...] = (6,) if i.get("cidrIpv6") else (4,) if i.get("cidrIpv4") else (4, 6)
+            if plist is not None:
+                families = (6,) if plist.inputs.get("addressFamily") == "IPv6" else (4,)
+            group = str(i.get("securityGroupId", r.name))
+            for family in families:
+                slot = (group, "ingress" if r.type == INGRESS_RULE else "egress", family)
+                count, _ = usage.get(slot, (0, r))
+                usage[slot] = (count + weight, r)
+    for (group, direction, family), (count, example) in sorted(usage.items(), key=lambda kv: kv[0]):
+        if count > ctx.rules_per_security_group:
+            yield (
+                example,
+                f"{group}: {count} {direction} IPv{family} rules (prefix lists count maxEntries) exceed {ctx.rules_per_security_group}",
+            )
+
+
+def _aws_text(r: Resource, text: str) -> Iterator[Finding]:
+    if len(text) > aws.MAX_DESCRIPTION or DESCRIPTION_FORBIDDEN.search(text):
+        yield r, f"description not accepted by AWS (255 chars of a-zA-Z0-9 ._-:/()#,@[]+=;{{}}!$*): {text[:60]!r}"
+
+
+def _aws_cidr(r: Resource, cidr: str) -> Iterator[Finding]:
+    try:
+        ipaddress.ip_network(cidr, strict=True)
+    except ValueError:
+        yield r, f"{cidr!r} is not a canonical CIDR"
+
+
+def azure_limits(ctx: Context) -> Iterator[Finding]:
+    standalone = [r for r in ctx.resources if r.type == STANDALONE_SECURITY_RULE]
+    for r in standalone:
+        yield r, "standalone SecurityRule resources must not be mixed with inline NSG securityRules"
+    for r in ctx.resources:
+        if r.type != NETWORK_SECURITY_GROUP:
+            continue
+        rules = r.inputs.get("securityRules") or []
+        if len(rules) > azure.MAX_RULES_PER_NSG:
+            yield r, f"{len(rules)} rules exceed {azure.MAX_RULES_PER_NSG:,} per NSG"
+        seen: dict[tuple[str, int], str] = {}
+        for rule in rules:
+            name = str(rule.get("name", ""))
+            priority = int(rule.get("priority", 0))
+            if not azure.FIRST_PRIORITY <= priority <= azure.DENY_ALL_PRIORITY:
+                yield (
+                    r,
+                    (f"rule {name}: priority {priority} outside {azure.FIRST_PRIORITY}-{azure.DENY_ALL_PRIORITY}"),
+                )
+            key = (str(rule.get("direction")), priority)
+            if key in seen:
+                yield r, f"rules {seen[key]} and {name} share {key[0]} priority {priority}"
+            seen[key] = name
+            if len(name) > azure.MAX_RULE_NAME or not azure.RULE_NAME.match(name):
+                yield r, f"rule name {name!r} breaks Azure's naming rule"
+            if len(rule.get("description") or "") > azure.MAX_DESCRIPTION:
+                yield r, f"rule {name}: description longer than {azure.MAX_DESCRIPTION} characters"
+            for side in ("source", "destination"):
+                prefixes = rule.get(f"{side}AddressPrefixes") or []
+                versions = {
+                    ipaddress.ip_network(p, strict=False).version for p in prefixes if not p[0].isalpha() and p != "*"
+                }
+                if len(versions) > 1:
+                    yield r, f"rule {name}: mixes IPv4 and IPv6 {side} prefixes"
+                if len(rule.get(f"{side}ApplicationSecurityGroups") or []) > azure.MAX_ASGS_PER_RULE:
+                    yield (
+                        r,
+                        (f"rule {name}: more than {azure.MAX_ASGS_PER_RULE} application security groups on the {side}"),
+                    )
+
+
+RULES: dict[str, Rule] = {
+    r.name: r
+    for r in (
+        Rule(
+            "internet-ingress-documented",
+            "Ingress from the internet only for enabled catalogue entries whose peer is the internet (SMTP 25).",
+            "mandatory",
+            internet_ingress_documented,
+        ),
+        Rule(
+            "no-management-from-internet",
+            "No management or console port (22, 80, 443, 8445-8447) reachable from the internet.",
+            "mandatory",
+            no_management_from_internet,
+        ),
+        Rule(
+            "no-product-internal-ports",
+            "No localhost-scope or product-internal port open anywhere.",
+            "mandatory",
+            no_product_internal_ports,
+        ),
+        Rule("traceable", "Every rule names the catalogue entries that justify it.", "mandatory", traceable),
+        Rule(
+            "internet-egress-opted-in",
+            "Egress to the whole internet only for entries whose peer is the internet or services the stack opted in.",
+            "mandatory",
+            internet_egress_opted_in,
+        ),
+        Rule(
+            "aws-limits",
+            "AWS hard limits: rule quota per group (prefix lists weighted), one peer per rule, canonical CIDRs, description alphabet, prefix-list limits, no inline rules.",
+            "mandatory",
+            aws_limits,
+        ),
+        Rule(
+            "azure-limits",
+            "Azure hard limits: priorities, names, descriptions, address families, ASGs per rule, rules per NSG, no standalone rules beside inline ones.",
+            "mandatory",
+            azure_limits,
+        ),
+    )
+}
+
+
+def parse_levels(pairs: Mapping[str, str], where: str = "policy levels") -> dict[str, Level]:
+    from seawall.errors import UserError
+
+    out: dict[str, Level] = {}
+    for rule, level in pairs.items():
+        if rule not in RULES:
+            raise UserError(where, f"unknown policy rule {rule!r}; valid: {', '.join(RULES)}")
+        if level not in LEVELS:
+            raise UserError(where, f"{rule}: {level!r} is not a level; valid: {', '.join(LEVELS)}")
+        out[rule] = level
+    return out
+
+
+def check_resources(
+    resources: Iterable[Resource],
+    catalog: Catalog,
+    internet_egress: Iterable[str] = (),
+    levels: Mapping[str, Level] | None = None,
+    rules_per_security_group: int = aws.DEFAULT_RULES_PER_SECURITY_GROUP,
+) -> list[Violation]:
+    """Every violation of every enabled rule, in a stable order."""
+    index = ResourceIndex(resources)
+    ctx = Context(
+        index.resources,
+        catalog,
+        frozenset(internet_egress),
+        rules_per_security_group,
+        {e.id: e for _, e in catalog.entries()},
+        index,
+        tuple(rule_views(index)),
+    )
+    out = []
+    for name, rule in RULES.items():
+        level = (levels or {}).get(name, rule.default)
+        if level == "disabled":
+            continue
+        for resource, message in rule.check(ctx):
+            out.append(Violation(name, level, resource.name, resource.urn, message))
+    return sorted(set(out), key=lambda v: (list(RULES).index(v.rule), v.resource, v.message))
+
+
+def _ports(v: RuleView) -> str:
+    return port_text(v.first, v.last)
+
+
+def parse_level_options(items: Iterable[str]) -> dict[str, str]:
+    """``--level RULE=LEVEL`` options as a mapping (validated by :func:`parse_levels`)."""
+    from seawall.errors import UserError
+
+    out = {}
+    for item in items:
+        rule, sep, value = item.partition("=")
+        if not sep:
+            raise UserError("--level", f"{item!r} is not RULE=LEVEL; rules: {', '.join(RULES)}")
+        out[rule] = value
+    return out
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    stack: str
+    violations: list[Violation]
+
+    @property
+    def passed(self) -> bool:
+        """No mandatory rule failed (advisory findings do not fail a check)."""
+        return not any(v.level == "mandatory" for v in self.violations)
+
+
+def check_stack(
+    stack: str, resources: Iterable[Resource], compiled: CompiledStack, overrides: Mapping[str, str]
+) -> CheckResult:
+    """A stack's registered resources against every rule, at the stack's levels (``seawall:policy``) and overrides."""
+    settings = compiled.config.settings
+    levels = {**parse_levels(dict(settings.policy), "seawall:policy"), **parse_levels(overrides, "--level")}
+    violations = check_resources(
+        resources, compiled.catalog, settings.internet_egress, levels, settings.quotas.aws.rules_per_security_group
+    )
+    return CheckResult(stack, violations)

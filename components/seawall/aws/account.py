@@ -1,0 +1,276 @@
+"""Reading a deployed AWS stack from the account: read-only, paginated EC2 calls, one-line errors.
+
+The stack's security groups and prefix lists are found by their ``seawall:stack``
+tag, a group's role by ``seawall:role``, a list's service by ``seawall:service``
+and its address family. Nothing here compares or prints: :mod:`seawall.analysis.drift`
+compares, :mod:`seawall.report.audit` shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from seawall.errors import UserError
+from seawall.netaddr import canonical_cidr
+
+STACK_TAG = "seawall:stack"
+ROLE_TAG = "seawall:role"
+SERVICE_TAG = "seawall:service"
+
+# A deleted prefix list stays visible for a while in these states; it is gone for the audit.
+GONE_STATES = frozenset({"delete-in-progress", "delete-complete"})
+# EC2 refuses a filter with too many values (200 is the limit met in practice; the API reference names
+# none). A stack has a handful of groups, but a hand-made mess may not.
+FILTER_VALUES = 200
+# Error codes that mean "these credentials may not do this here", not a problem with the stack.
+AUTH_CODES = frozenset(
+    {
+        "AuthFailure",
+        "UnauthorizedOperation",
+        "AccessDenied",
+        "AccessDeniedException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "RequestExpired",
+        "OptInRequired",
+    }
+)
+READ_PERMISSIONS = (
+    "ec2:DescribeSecurityGroups, ec2:DescribeSecurityGroupRules, "
+    "ec2:DescribeManagedPrefixLists, ec2:GetManagedPrefixListEntries"
+)
+
+
+@dataclass(frozen=True)
+class ActualGroup:
+    """A security group as the account holds it."""
+
+    id: str
+    name: str
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ActualRule:
+    """A rule as ``DescribeSecurityGroupRules`` gives it: one peer."""
+
+    id: str
+    group_id: str
+    egress: bool
+    protocol: str
+    from_port: int
+    to_port: int
+    cidr_ipv4: str | None = None
+    cidr_ipv6: str | None = None
+    prefix_list_id: str | None = None
+    group_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class ActualPrefixList:
+    """A customer-managed prefix list and its current entries (normalised CIDRs)."""
+
+    id: str
+    name: str
+    address_family: str
+    tags: dict[str, str]
+    entries: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Account:
+    """What the account holds for one stack, plus outside groups' rules that use the stack's prefix lists."""
+
+    groups: tuple[ActualGroup, ...]
+    rules: tuple[ActualRule, ...]
+    prefix_lists: tuple[ActualPrefixList, ...]
+    outsiders: tuple[tuple[ActualGroup, ActualRule], ...] = ()
+
+
+def config_region(provider_config: dict[str, Any], stack: str) -> str:
+    value = provider_config.get("aws:region")
+    if not isinstance(value, str) or not value:
+        raise UserError("--region", f"no region: pass --region or set aws:region in Pulumi.{stack}.yaml")
+    return value
+
+
+# --- the account ---
+
+
+def connect(region: str, endpoint_url: str | None, profile: str | None) -> Any:
+    """A read client, after the checks that need no network: profile, credentials, region name."""
+    import boto3
+    import botocore.config
+    import botocore.exceptions
+
+    try:
+        session = boto3.session.Session(profile_name=profile)
+    except botocore.exceptions.ProfileNotFound:
+        known = ", ".join(sorted(boto3.session.Session().available_profiles)) or "(none)"
+        raise UserError("--profile", f"no AWS profile {profile!r}; valid: {known}") from None
+    try:
+        credentials = session.get_credentials()
+    except botocore.exceptions.BotoCoreError as exc:
+        raise UserError("credentials", _one_line(str(exc))) from None
+    if credentials is None:
+        raise UserError(
+            "credentials",
+            "no AWS credentials found; use --profile, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        )
+    # Without --endpoint-url a typo would only show as a DNS failure after retries; an
+    # endpoint given explicitly (a newer region, an emulator) is taken on trust.
+    if endpoint_url is None:
+        known_regions = {r for p in session.get_available_partitions() for r in session.get_available_regions("ec2", p)}
+        if region not in known_regions:
+            near = sorted(r for r in known_regions if r.split("-")[0] == region.split("-")[0]) or sorted(known_regions)
+            raise UserError("--region", f"unknown AWS region {region!r}; valid: {', '.join(near)}")
+    try:
+        return session.client(
+            "ec2",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=botocore.config.Config(retries={"mode": "standard"}),
+        )
+    except botocore.exceptions.InvalidRegionError:
+        raise UserError("--region", f"{region!r} is not a region name such as eu-west-1") from None
+    except ValueError as exc:  # a malformed --endpoint-url
+        raise UserError("--endpoint-url", _one_line(str(exc))) from None
+
+
+@contextmanager
+def aws_errors(region: str, endpoint_url: str | None) -> Iterator[None]:
+    """Turn botocore's failures into one-line UserErrors (exit 2) that say what to do."""
+    import botocore.exceptions as bx
+    from botocore.parsers import ResponseParserError
+
+    where = endpoint_url or f"ec2 {region}"
+    try:
+        yield
+    except (bx.NoCredentialsError, bx.PartialCredentialsError) as exc:
+        raise UserError("credentials", f"{_one_line(str(exc))}; use --profile or AWS_PROFILE") from None
+    except bx.ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        message = _one_line(str(error.get("Message", "")))
+        hint = f"; the audit needs read-only {READ_PERMISSIONS}" if code in AUTH_CODES else ""
+        raise UserError(where, f"{code} on {exc.operation_name}: {message}{hint}") from None
+    except (bx.EndpointConnectionError, bx.ConnectionError, bx.HTTPClientError) as exc:
+        raise UserError(
+            "--endpoint-url" if endpoint_url else where, f"cannot reach EC2: {_one_line(str(exc))}"
+        ) from None
+    except bx.BotoCoreError as exc:
+        raise UserError(where, _one_line(str(exc))) from None
+    except ResponseParserError as exc:  # not a BotoCoreError: an endpoint that is not (or not yet) EC2
+        first = _one_line(str(exc)).split(" Further")[0]
+        raise UserError(
+            "--endpoint-url" if endpoint_url else where,
+            f"the endpoint's answer is not an EC2 response ({first}); check --endpoint-url and --region",
+        ) from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def read_account(client: Any, stack: str, page_size: int | None = None) -> Account:
+    """Everything tagged for ``stack``, read with paginated read-only calls (no write API is ever called).
+
+    Outside groups are scanned only when the stack has prefix lists: a rule of theirs
+    that references one counts its max entries against that group's quota and keeps
+    the list from being replaced or deleted.
+    """
+    by_stack = [{"Name": f"tag:{STACK_TAG}", "Values": [stack]}]
+    groups = [
+        _group(g) for g in _items(client, "describe_security_groups", "SecurityGroups", page_size, Filters=by_stack)
+    ]
+    ids = sorted(g.id for g in groups)
+    rules: list[ActualRule] = []
+    for start in range(0, len(ids), FILTER_VALUES):
+        chunk = ids[start : start + FILTER_VALUES]
+        rules += [
+            _rule(r)
+            for r in _items(
+                client,
+                "describe_security_group_rules",
+                "SecurityGroupRules",
+                page_size,
+                Filters=[{"Name": "group-id", "Values": chunk}],
+            )
+        ]
+    lists = []
+    for pl in _items(client, "describe_managed_prefix_lists", "PrefixLists", page_size, Filters=by_stack):
+        if pl.get("State") in GONE_STATES:
+            continue
+        entries = _items(
+            client, "get_managed_prefix_list_entries", "Entries", page_size, PrefixListId=pl["PrefixListId"]
+        )
+        lists.append(
+            ActualPrefixList(
+                id=pl["PrefixListId"],
+                name=pl.get("PrefixListName", ""),
+                address_family=pl.get("AddressFamily", ""),
+                tags=_tags(pl),
+                entries=frozenset(canonical_cidr(e["Cidr"]) for e in entries),
+            )
+        )
+    outsiders: list[tuple[ActualGroup, ActualRule]] = []
+    if lists:
+        ours, list_ids = set(ids), {pl.id for pl in lists}
+        for raw in _items(client, "describe_security_groups", "SecurityGroups", page_size):
+            if raw["GroupId"] in ours:
+                continue
+            group = _group(raw)
+            outsiders += [(group, rule) for rule in _prefix_list_rules(raw) if rule.prefix_list_id in list_ids]
+    return Account(tuple(groups), tuple(rules), tuple(lists), tuple(outsiders))
+
+
+def _items(client: Any, operation: str, key: str, page_size: int | None, **params: Any) -> list[dict[str, Any]]:
+    config = {"PageSize": page_size} if page_size else {}
+    out: list[dict[str, Any]] = []
+    for page in client.get_paginator(operation).paginate(**params, PaginationConfig=config):
+        out += page.get(key, [])
+    return out
+
+
+def _tags(raw: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in raw.get("Tags", [])}
+
+
+def _group(raw: dict[str, Any]) -> ActualGroup:
+    return ActualGroup(raw["GroupId"], raw.get("GroupName", ""), _tags(raw))
+
+
+def _rule(raw: dict[str, Any]) -> ActualRule:
+    return ActualRule(
+        id=raw.get("SecurityGroupRuleId", ""),
+        group_id=raw["GroupId"],
+        egress=bool(raw.get("IsEgress")),
+        protocol=str(raw.get("IpProtocol", "-1")),
+        from_port=int(raw.get("FromPort", -1)),
+        to_port=int(raw.get("ToPort", -1)),
+        cidr_ipv4=raw.get("CidrIpv4"),
+        cidr_ipv6=raw.get("CidrIpv6"),
+        prefix_list_id=raw.get("PrefixListId"),
+        group_ref=(raw.get("ReferencedGroupInfo") or {}).get("GroupId"),
+    )
+
+
+def _prefix_list_rules(raw: dict[str, Any]) -> Iterator[ActualRule]:
+    """The prefix-list peers of a DescribeSecurityGroups permission set, one rule each."""
+    for egress, key in ((False, "IpPermissions"), (True, "IpPermissionsEgress")):
+        for perm in raw.get(key, []):
+            for pl in perm.get("PrefixListIds", []):
+                yield ActualRule(
+                    id="",
+                    group_id=raw["GroupId"],
+                    egress=egress,
+                    protocol=str(perm.get("IpProtocol", "-1")),
+                    from_port=int(perm.get("FromPort", -1)),
+                    to_port=int(perm.get("ToPort", -1)),
+                    prefix_list_id=pl["PrefixListId"],
+                )

@@ -1,0 +1,56 @@
+"""``seawall diff``: two plans compared the way a reviewer thinks, broadening first."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seawall.analysis.diff import diff_plans, read_plan
+from seawall.cli.common import app, user_errors, write_json, write_lines
+from seawall.report.diff import diff_json, diff_markdown, diff_text
+
+
+class DiffFormat(StrEnum):
+    markdown = "markdown"
+    json = "json"
+    table = "table"
+
+
+class FailOn(StrEnum):
+    broadening = "broadening"
+    any = "any"
+
+
+@app.command("diff")
+def diff_command(
+    base: Annotated[Path, typer.Argument(help="seawall plan --format json of the base branch.")],
+    head: Annotated[Path, typer.Argument(help="seawall plan --format json of the change.")],
+    fmt: Annotated[DiffFormat, typer.Option("--format", "-f")] = DiffFormat.markdown,
+    fail_on: Annotated[
+        FailOn | None, typer.Option("--fail-on", help="Exit 3 on any broadening, or on any change.")
+    ] = None,
+) -> None:
+    """Which flows a change opens or closes, IP-set changes, replacements, and broadening first.
+
+    Exit 0: no change. 1: changes. 3: --fail-on matched. 2: bad input.
+
+    \b
+    Example:
+      seawall plan -s dmz-aws -f json > head.json; git stash; seawall plan -s dmz-aws -f json > base.json
+      seawall diff base.json head.json --fail-on broadening
+    """
+    with user_errors():
+        result = diff_plans(read_plan(base), read_plan(head))
+        if fmt is DiffFormat.json:
+            write_json(diff_json(result))
+        elif fmt is DiffFormat.markdown:
+            sys.stdout.write(diff_markdown(result))
+        else:
+            write_lines(diff_text(result))
+        if (fail_on is FailOn.any and result.changed) or (fail_on is FailOn.broadening and result.broadening):
+            raise typer.Exit(3)
+        raise typer.Exit(1 if result.changed else 0)

@@ -1,0 +1,66 @@
+"""``seawall plan``: what ``pulumi preview`` would create, offline."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from seawall.cli.common import CatalogDirOption, StacksDirOption, app, err_console, user_errors
+from seawall.preview.plan import plan_stack
+from seawall.report.plan import plan_markdown, plan_mermaid, plan_table
+
+
+class PlanFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    mermaid = "mermaid"
+
+
+@app.command("plan")
+def plan_command(
+    stack: Annotated[
+        str, typer.Option("--stack", "-s", help="Stack name, e.g. dmz-aws (reads stacks/Pulumi.<stack>.yaml).")
+    ],
+    stacks_dir: StacksDirOption = Path("stacks"),
+    catalog_dir: CatalogDirOption = None,
+    lock: Annotated[
+        Path | None,
+        typer.Option("--lock", help="IP-set lock to read (default: seawall:lockFile or <catalog>/ipsets.lock.json)."),
+    ] = None,
+    fmt: Annotated[
+        PlanFormat,
+        typer.Option(
+            "--format", "-f", help="table for people, json for tools, markdown for reviews, mermaid for a diagram."
+        ),
+    ] = PlanFormat.table,
+) -> None:
+    """Show offline what `pulumi preview` would create: runs the real stack program under Pulumi's mock monitor.
+
+    No Pulumi CLI, no credentials, no network. The JSON is byte-identical across runs:
+    {"stack", "resources": [{"type", "name", "urn", "inputs"}], "outputs", "warnings"}; a resource's
+    id is the placeholder ${<logical name>.id}.
+
+    \b
+    Examples:
+      seawall plan --stack dmz-aws
+      seawall plan --stack dmz-azure --format json > plan.json
+      seawall plan --stack mss-distributed-aws --format mermaid
+    """
+    with user_errors():
+        if fmt is PlanFormat.table:
+            err_console.print(f"planning {stack} under the Pulumi mock monitor ...", style="dim")
+        plan = plan_stack(stack, stacks_dir, catalog_dir, lock)
+        if fmt is PlanFormat.json:
+            sys.stdout.write(plan.to_text())
+        elif fmt is PlanFormat.markdown:
+            sys.stdout.write(plan_markdown(plan))
+        elif fmt is PlanFormat.mermaid:
+            sys.stdout.write(plan_mermaid(plan))
+        else:
+            Console(emoji=False).print(plan_table(plan))

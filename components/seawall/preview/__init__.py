@@ -1,0 +1,1 @@
+"""What a deploy would do, offline: the stack program, the mock-monitor plan, the CrossGuard adapter."""

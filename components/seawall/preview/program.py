@@ -1,0 +1,110 @@
+"""The seawall stack program: read config once, validate it, build the components, export ids.
+
+``stacks/__main__.py`` calls :func:`run`; so does ``seawall plan`` under the
+Pulumi SDK's mock monitor, so the offline plan is the real program's output.
+A plan has already compiled the stack (with file:line errors) and hands that
+compilation in through :func:`planning`; the program then renders it once and
+hands back the spec it declared, so nothing is compiled or rendered twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from seawall.aws.render import AwsSpec
+from seawall.azure.render import AzureSpec
+from seawall.errors import UserError
+from seawall.stack import CompiledStack, StackFiles, compile_files, render_aws_stack, render_azure_stack
+from seawall.stackconfig import parse_config
+
+
+@dataclass
+class Build:
+    """What one run of the program compiled and declared."""
+
+    compiled: CompiledStack
+    spec: AwsSpec | AzureSpec
+
+
+@dataclass
+class _Session:
+    prepared: CompiledStack | None
+    builds: list[Build] = field(default_factory=list)
+
+
+_SESSION: _Session | None = None
+
+
+@contextmanager
+def planning(prepared: CompiledStack | None) -> Iterator[list[Build]]:
+    """Run the program with ``prepared`` as its compilation; yields the builds it makes."""
+    global _SESSION
+    outer, _SESSION = _SESSION, _Session(prepared)
+    try:
+        yield _SESSION.builds
+    finally:
+        _SESSION = outer
+
+
+def pulumi_config() -> dict[str, Any]:
+    """Every config value of the running stack, JSON-decoded where Pulumi stored structure as JSON."""
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    raw: dict[str, Any] = {**get_config_env(), **CONFIG.get()}
+    return {key: _decode(value) for key, value in sorted(raw.items())}
+
+
+def _decode(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return value
+    return decoded if isinstance(decoded, dict | list | bool | int | float) else value
+
+
+def run(stacks_dir: Path, catalog_dir: Path | None = None) -> None:
+    """Build the firewall of the current stack; a bad config stops the program with one line."""
+    try:
+        _build(stacks_dir, catalog_dir)
+    except UserError as exc:
+        raise pulumi.RunError(str(exc)) from None
+
+
+def _compile(stacks_dir: Path, catalog_dir: Path | None) -> CompiledStack:
+    stack = pulumi.get_stack()
+    if _SESSION is not None and _SESSION.prepared is not None and _SESSION.prepared.config.stack == stack:
+        return _SESSION.prepared
+    return compile_files(StackFiles(stack, stacks_dir, catalog_dir), parse_config(stack, pulumi_config()))
+
+
+def _build(stacks_dir: Path, catalog_dir: Path | None) -> None:
+    from seawall.aws.component import AwsFirewall
+    from seawall.azure.component import AzureFirewall
+
+    compiled = _compile(stacks_dir, catalog_dir)
+    config = compiled.config
+    for notice in compiled.flows.notices:
+        if notice.warning:
+            pulumi.log.warn(f"{notice.role} {notice.entry}: {notice.text}")
+    spec: AwsSpec | AzureSpec
+    if config.settings.cloud == "aws":
+        spec = render_aws_stack(compiled)
+        aws_firewall = AwsFirewall(config.name_prefix, {"spec": spec})
+        pulumi.export("securityGroupIds", aws_firewall.security_group_ids)
+        pulumi.export("prefixListIds", aws_firewall.prefix_list_ids)
+    else:
+        spec = render_azure_stack(compiled)
+        azure_firewall = AzureFirewall(config.name_prefix, {"spec": spec})
+        pulumi.export("nsgIds", azure_firewall.nsg_ids)
+        pulumi.export("asgIds", azure_firewall.asg_ids)
+    if _SESSION is not None:
+        _SESSION.builds.append(Build(compiled, spec))

@@ -1,0 +1,76 @@
+"""Views of ``seawall diff``: Markdown for the pull-request comment, JSON for tools, text for a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from seawall.analysis.diff import FlowKey, PlanDiff
+from seawall.report.markdown import cell as _cell
+
+
+def diff_json(d: PlanDiff) -> dict[str, Any]:
+    def flows(items: Mapping[FlowKey, tuple[str, ...]]) -> list[dict[str, Any]]:
+        return [
+            {
+                "role": k.role,
+                "direction": k.direction,
+                "protocol": k.protocol,
+                "ports": k.ports,
+                "peer": k.peer,
+                "entries": list(v),
+            }
+            for k, v in sorted(items.items())
+        ]
+
+    return {
+        "stack": d.stack,
+        "changed": d.changed,
+        "broadening": d.broadening,
+        "opened": flows(d.opened),
+        "closed": flows(d.closed),
+        "ipsets": [{"service": s, "added": list(a), "removed": list(r)} for s, (a, r) in d.ipsets.items()],
+        "replaced": [{"type": t, "name": n, "why": w} for t, n, w in d.replaced],
+    }
+
+
+def diff_markdown(d: PlanDiff) -> str:
+    lines = [f"### seawall diff: `{d.stack}`", ""]
+    if not d.changed:
+        return "\n".join([*lines, "No firewall change.", ""])
+    if d.broadening:
+        lines += ["> [!CAUTION]", "> **Broadening**: this change lets more traffic through."]
+        lines += [f"> - {_cell(b)}" for b in d.broadening]
+        lines.append("")
+    if d.opened or d.closed:
+        lines += ["| change | dir | role | proto | ports | peer | catalogue ids |", "|---|---|---|---|---|---|---|"]
+        for label, items in (("opened", d.opened), ("closed", d.closed)):
+            for k, ids in sorted(items.items()):
+                cited = ", ".join(f"`{i}`" for i in ids) or "none"
+                lines.append(
+                    f"| **{label}** | {k.direction} | {k.role} | {k.protocol} | {k.ports} | {_cell(k.peer)} | {cited} |"
+                )
+        lines.append("")
+    if d.ipsets:
+        lines += ["**Vendor IP sets**", "", "| service | added | removed |", "|---|---|---|"]
+        for service, (added, removed) in d.ipsets.items():
+            lines.append(f"| {service} | {'<br>'.join(added) or '—'} | {'<br>'.join(removed) or '—'} |")
+        lines.append("")
+    if d.replaced:
+        lines += ["**Replaced on deploy** (deleted and recreated):", ""]
+        lines += [f"- `{t}` `{n}`: {why}" for t, n, why in d.replaced]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def diff_text(d: PlanDiff) -> list[str]:
+    if not d.changed:
+        return [f"{d.stack}: no firewall change"]
+    lines = [f"{d.stack}:"]
+    lines += [f"  BROADENING: {b}" for b in d.broadening]
+    lines += [f"  + {k.sentence()} [{', '.join(v)}]" for k, v in sorted(d.opened.items())]
+    lines += [f"  - {k.sentence()} [{', '.join(v)}]" for k, v in sorted(d.closed.items())]
+    for service, (added, removed) in d.ipsets.items():
+        lines += [f"  ip-set {service}: +{a}" for a in added] + [f"  ip-set {service}: -{r}" for r in removed]
+    lines += [f"  replaced: {t} {n}: {w}" for t, n, w in d.replaced]
+    return lines

@@ -1,0 +1,169 @@
+"""Views of a plan: a terminal table, a Markdown review page, a Mermaid flow diagram."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from seawall.aws.render import AwsSpec
+from seawall.netaddr import port_text
+from seawall.preview.plan import Plan
+from seawall.report.markdown import cell as _cell
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    role: str
+    direction: str  # in / out
+    protocol: str
+    ports: str
+    peer: str  # flow endpoints
+    target: str  # what the cloud sees (CIDR, prefix list, group, tag)
+    entries: tuple[str, ...]
+    name: str
+
+
+def rule_rows(plan: Plan) -> list[RuleRow]:
+    rows = []
+    if isinstance(plan.spec, AwsSpec):
+        for r in plan.spec.rules:
+            ports = port_text(r.from_port, r.to_port)
+            target = (
+                r.peer.value
+                if r.peer.kind.startswith("cidr") or r.peer.external
+                else f"{r.peer.kind.replace('_', ' ')} {r.peer.value}"
+            )
+            rows.append(
+                RuleRow(
+                    r.role,
+                    "in" if r.direction == "ingress" else "out",
+                    r.ip_protocol,
+                    ports,
+                    ", ".join(r.peers),
+                    target,
+                    r.entries,
+                    r.name,
+                )
+            )
+    else:
+        for role in plan.spec.roles:
+            for z in role.rules:
+                if z.access != "Allow":
+                    continue
+                other = z.source if z.direction == "Inbound" else z.destination
+                target = ", ".join(other.values) if other.kind != "asgs" else "asg " + ", ".join(other.values)
+                rows.append(
+                    RuleRow(
+                        role.role,
+                        "in" if z.direction == "Inbound" else "out",
+                        z.protocol.lower(),
+                        z.destination_port_range,
+                        ", ".join(z.peers),
+                        f"{target} (p{z.priority})",
+                        z.entries,
+                        z.name,
+                    )
+                )
+    return sorted(rows, key=lambda r: (r.role, r.direction, r.protocol, _port_key(r.ports), r.peer, r.target))
+
+
+def _port_key(ports: str) -> int:
+    return int(ports.split("-")[0])
+
+
+def plan_table(plan: Plan) -> Group:
+    parts: list[Table | Text] = []
+    header = Text(f"{plan.stack}: {len(plan.resources)} resources to create ({_counts(plan)})", style="bold")
+    parts.append(header)
+    for role in plan.compiled.flows.roles:
+        table = Table(title=f"role {role}", title_justify="left")
+        for column in ("dir", "proto", "ports", "peer", "rule target", "catalogue ids"):
+            table.add_column(column, overflow="fold")
+        for row in (r for r in rule_rows(plan) if r.role == role):
+            table.add_row(row.direction, row.protocol, row.ports, row.peer, row.target, ", ".join(row.entries))
+        parts.append(table)
+    if plan.warnings:
+        parts.append(Text(f"{len(plan.warnings)} warning(s):", style="bold yellow"))
+        for n in plan.warnings:
+            parts.append(Text(f"  ! {n.role} {n.entry}: {n.text}", style="yellow"))
+    closed = [n for n in plan.compiled.flows.notices if not n.warning]
+    if closed:
+        parts.append(
+            Text(
+                f"{len(closed)} documented port(s) kept closed on purpose (seawall flows --stack {plan.stack} lists them)",
+                style="dim",
+            )
+        )
+    return Group(*parts)
+
+
+def _counts(plan: Plan) -> str:
+    counts = Counter(r.type.split(":")[-1] for r in plan.resources)
+    return ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
+
+
+def plan_markdown(plan: Plan) -> str:
+    flows = plan.compiled.flows
+    lines = [
+        f"## seawall plan: `{plan.stack}`",
+        "",
+        f"Topology `{flows.topology}`, product `{flows.product}`, cloud `{plan.compiled.config.settings.cloud}`: "
+        f"**{len(plan.resources)} resources** ({_counts(plan)}).",
+        "",
+    ]
+    if plan.warnings:
+        lines += ["> [!WARNING]"]
+        lines += [f"> - `{n.role}` `{n.entry}`: {_cell(n.text)}" for n in plan.warnings]
+        lines.append("")
+    for role in flows.roles:
+        lines += [
+            f"### Role `{role}`",
+            "",
+            "| dir | proto | ports | peer | rule target | catalogue ids |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in (r for r in rule_rows(plan) if r.role == role):
+            ids = ", ".join(f"`{e}`" for e in row.entries)
+            lines.append(
+                f"| {row.direction} | {row.protocol} | {row.ports} | {_cell(row.peer)} | {_cell(row.target)} | {ids} |"
+            )
+        lines.append("")
+    closed = [n for n in flows.notices if not n.warning]
+    if closed:
+        lines += ["<details><summary>Documented ports kept closed on purpose</summary>", ""]
+        lines += [f"- `{n.role}` `{n.entry}` ({n.kind}): {_cell(n.text)}" for n in closed]
+        lines += ["", "</details>", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _node(label: str) -> str:
+    return "n_" + "".join(c if c.isalnum() else "_" for c in label)
+
+
+def plan_mermaid(plan: Plan) -> str:
+    """A flowchart of roles and peers with the ports between them (renders on GitHub)."""
+    flows = plan.compiled.flows
+    edges: dict[tuple[str, str], list[str]] = {}
+    for flow in flows.flows:
+        edges.setdefault((flow.src.label, flow.dst.label), []).append(f"{flow.protocol}/{flow.ports}")
+    lines = ["flowchart LR"]
+    labels = sorted({label for pair in edges for label in pair})
+    lines.append(f'  subgraph {_node("stack")}["{plan.stack}"]')
+    for label in labels:
+        if label.startswith("role:"):
+            lines.append(f'    {_node(label)}["{label.removeprefix("role:")}"]')
+    lines.append("  end")
+    for label in labels:
+        if label == "internet":
+            lines.append(f"  {_node(label)}((internet))")
+        elif label.startswith("service:"):
+            lines.append(f'  {_node(label)}[/"{label.removeprefix("service:")}"/]')
+        elif label.startswith("site:"):
+            lines.append(f'  {_node(label)}("{label.removeprefix("site:")}")')
+    for (src, dst), ports in sorted(edges.items()):
+        lines.append(f'  {_node(src)} -->|"{" ".join(ports)}"| {_node(dst)}')
+    return "\n".join(lines) + "\n"
