@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from typing import Any
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -53,3 +54,32 @@ def canonical_cidr(text: str) -> str:
         return str(ipaddress.ip_network(text, strict=False))
     except ValueError:
         return text
+
+
+# A union of peer addresses this large is the internet, whatever it is called: a /4's worth of IPv4
+# (16 /8s; AWS's largest regional service is about 1.4 /8s) and a /8's worth of IPv6.
+INTERNET_EQUIVALENT_PREFIX = {4: 4, 6: 8}
+FAMILY_BITS = {4: 32, 6: 128}
+
+
+def union_size(networks: Iterable[str | Network], version: int) -> int:
+    """How many addresses of one family the networks cover together (overlaps counted once)."""
+    nets = [n if not isinstance(n, str) else ipaddress.ip_network(n, strict=False) for n in networks]
+    family: list[Any] = [n for n in nets if n.version == version]
+    return sum(int(n.num_addresses) for n in ipaddress.collapse_addresses(family))
+
+
+def internet_equivalent(networks: Iterable[str | Network], version: int, prefix: int | None = None) -> bool:
+    """The networks of ``version`` cover at least a /``prefix``'s worth of that family (default: see above)."""
+    limit = prefix if prefix is not None else INTERNET_EQUIVALENT_PREFIX[version]
+    return bool(union_size(networks, version) >= 2 ** (FAMILY_BITS[version] - limit))
+
+
+def coverage_text(networks: Iterable[str | Network], version: int) -> str:
+    """``2.0 /8s of IPv4`` or ``the whole IPv4 internet``: how much a union covers, in words."""
+    size = union_size(networks, version)
+    bits = FAMILY_BITS[version]
+    if size >= 2**bits:
+        return f"the whole IPv{version} internet"
+    eighths = size / 2 ** (bits - 8)
+    return f"{eighths:.1f} /8s of IPv{version}" if eighths >= 0.1 else f"{size} IPv{version} addresses"
