@@ -467,14 +467,17 @@ def audit_aws_stack(
     profile: str | None,
     page_size: int | None = None,
     status: Callable[[str], None] | None = None,
+    timeout: float | None = None,
 ) -> Report:
     """Compare the deployed AWS stack with its plan.
 
     ``region`` defaults to the stack's ``aws:region``. ``page_size`` caps every
     paginated read (tests use it to force several pages). Only read-only EC2 calls
     are made. Raises UserError (exit 2) for bad input and for account errors: no
-    credentials, access denied, an unknown region, an unreachable endpoint.
-    ``status`` receives the progress lines (what is read where, what was found).
+    credentials, access denied, an unknown region, an unreachable endpoint, one
+    that does not answer within ``timeout`` seconds (default: ``DEFAULT_TIMEOUT``
+    of :mod:`seawall.aws.account`). ``status`` receives the progress lines (what is
+    read where, what was found).
     """
     stack = compiled.config.stack
     if compiled.config.settings.cloud != "aws":
@@ -483,10 +486,10 @@ def audit_aws_stack(
     region = region or config_region(compiled.config.provider_config, stack)
     if page_size is not None and page_size < 1:
         raise UserError("page size", f"{page_size} must be at least 1")
-    client = connect(region, endpoint_url, profile)
+    client = connect(region, endpoint_url, profile, timeout)
     say = status or (lambda _line: None)
     say(f"auditing {stack} in {region} ({endpoint_url or f'ec2 {region}'}, read-only) ...")
-    with aws_errors(region, endpoint_url):
+    with aws_errors(region, endpoint_url, client):
         account = read_account(client, stack, page_size)
     say(
         f"read {count(account.groups, 'security group')}, {count(account.rules, 'rule')} and "

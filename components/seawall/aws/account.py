@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from math import isfinite
 from typing import Any
 
 from seawall.errors import UserError
@@ -40,6 +41,13 @@ AUTH_CODES = frozenset(
         "OptInRequired",
     }
 )
+# botocore waits 60 s to connect and 60 s for each read, several times over: a silent endpoint
+# would hang the audit for minutes. These bound it: an endpoint that never answers costs at most
+# MAX_ATTEMPTS × (connect + read timeout) per call, plus well under a second of back-off.
+DEFAULT_TIMEOUT = 5.0  # seconds, for the connection and for each read
+# Standard mode's own default: throttling keeps its retries, and AWS_MAX_ATTEMPTS or a profile's
+# max_attempts may lower the number but never raise it past the bound.
+MAX_ATTEMPTS = 3
 READ_PERMISSIONS = (
     "ec2:DescribeSecurityGroups, ec2:DescribeSecurityGroupRules, "
     "ec2:DescribeManagedPrefixLists, ec2:GetManagedPrefixListEntries"
@@ -102,14 +110,29 @@ def config_region(provider_config: dict[str, Any], stack: str) -> str:
 # --- the account ---
 
 
-def connect(region: str, endpoint_url: str | None, profile: str | None) -> Any:
-    """A read client, after the checks that need no network: profile, credentials, region name."""
+def worst_case(timeout: float, attempts: int = MAX_ATTEMPTS) -> float:
+    """Seconds one call may take against an endpoint that never answers (back-off aside)."""
+    return attempts * 2 * timeout
+
+
+def connect(region: str, endpoint_url: str | None, profile: str | None, timeout: float | None = None) -> Any:
+    """A read client, after the checks that need no network: timeout, profile, credentials, region name.
+
+    ``timeout`` (default :data:`DEFAULT_TIMEOUT`) bounds the connection and each read; a call is
+    tried at most :data:`MAX_ATTEMPTS` times.
+    """
     import boto3
     import botocore.config
     import botocore.exceptions
+    import botocore.session
 
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    if not (isfinite(timeout) and timeout > 0):
+        raise UserError("--timeout", f"{timeout:g} is not a number of seconds above 0; e.g. --timeout 10")
+    # Our own botocore session, to read the configured max_attempts before the client overrides it.
+    core = botocore.session.get_session()
     try:
-        session = boto3.session.Session(profile_name=profile)
+        session = boto3.session.Session(botocore_session=core, profile_name=profile)
     except botocore.exceptions.ProfileNotFound:
         known = ", ".join(sorted(boto3.session.Session().available_profiles)) or "(none)"
         raise UserError("--profile", f"no AWS profile {profile!r}; valid: {known}") from None
@@ -130,12 +153,17 @@ def connect(region: str, endpoint_url: str | None, profile: str | None) -> Any:
             near = sorted(r for r in known_regions if r.split("-")[0] == region.split("-")[0]) or sorted(known_regions)
             raise UserError("--region", f"unknown AWS region {region!r}; valid: {', '.join(near)}")
     try:
-        return session.client(
-            "ec2",
-            region_name=region,
-            endpoint_url=endpoint_url,
-            config=botocore.config.Config(retries={"mode": "standard"}),
-        )
+        configured = core.get_config_variable("max_attempts")
+    except ValueError as exc:  # AWS_MAX_ATTEMPTS=abc
+        raise UserError("max_attempts", f"{_one_line(str(exc))}; AWS_MAX_ATTEMPTS is a whole number") from None
+    attempts = min(configured, MAX_ATTEMPTS) if isinstance(configured, int) and configured > 0 else MAX_ATTEMPTS
+    config = botocore.config.Config(
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        retries={"mode": "standard", "total_max_attempts": attempts},
+    )
+    try:
+        return session.client("ec2", region_name=region, endpoint_url=endpoint_url, config=config)
     except botocore.exceptions.InvalidRegionError:
         raise UserError("--region", f"{region!r} is not a region name such as eu-west-1") from None
     except ValueError as exc:  # a malformed --endpoint-url
@@ -143,14 +171,30 @@ def connect(region: str, endpoint_url: str | None, profile: str | None) -> Any:
 
 
 @contextmanager
-def aws_errors(region: str, endpoint_url: str | None) -> Iterator[None]:
-    """Turn botocore's failures into one-line UserErrors (exit 2) that say what to do."""
+def aws_errors(region: str, endpoint_url: str | None, client: Any = None) -> Iterator[None]:
+    """Turn botocore's failures into one-line UserErrors (exit 2) that say what to do.
+
+    ``client`` (from :func:`connect`) lets a timeout say how long and how often it waited.
+    """
     import botocore.exceptions as bx
     from botocore.parsers import ResponseParserError
 
     where = endpoint_url or f"ec2 {region}"
     try:
         yield
+    except (bx.ReadTimeoutError, bx.ConnectTimeoutError) as exc:  # before their base classes below
+        connecting = isinstance(exc, bx.ConnectTimeoutError)
+        config = client.meta.config if client is not None else None
+        seconds = (config.connect_timeout if connecting else config.read_timeout) if config else None
+        tries = (config.retries or {}).get("total_max_attempts") if config else None
+        within = f" within {seconds:g} s" if seconds else ""
+        times = f" ({_tries(tries)})" if tries else ""
+        raise UserError(
+            "--endpoint-url" if endpoint_url else where,
+            f"{exc.kwargs.get('endpoint_url') or where} "
+            f"{'did not accept a connection' if connecting else 'did not answer'}{within}{times}; "
+            f"check {'--endpoint-url, ' if endpoint_url else ''}--region and the network, or raise --timeout",
+        ) from None
     except (bx.NoCredentialsError, bx.PartialCredentialsError) as exc:
         raise UserError("credentials", f"{_one_line(str(exc))}; use --profile or AWS_PROFILE") from None
     except bx.ClientError as exc:
@@ -171,6 +215,10 @@ def aws_errors(region: str, endpoint_url: str | None) -> Iterator[None]:
             "--endpoint-url" if endpoint_url else where,
             f"the endpoint's answer is not an EC2 response ({first}); check --endpoint-url and --region",
         ) from None
+
+
+def _tries(n: int) -> str:
+    return f"{n} {'try' if n == 1 else 'tries'}"
 
 
 def _one_line(text: str) -> str:
