@@ -249,7 +249,7 @@ def test_aws_ip_ranges_are_filtered_collapsed_and_bounded(catalog_dir: Path, tmp
     host = lock_of(catalog_dir)["hosts"]["services1.clearswift.net"]
     assert code == 0 and host["addresses"] == ["52.94.0.0/23"] and host["source"] == "aws-ip-ranges"
     feed["prefixes"] = [
-        {"ip_prefix": f"{i // 256 + 10}.{i % 256}.0.0/16", "region": "x", "service": "AMAZON"}
+        {"ip_prefix": f"{i // 256 + 20}.{i % 256}.0.0/16", "region": "x", "service": "AMAZON"}  # public space
         for i in range(0, 2002, 2)
     ]
     path.write_text(json.dumps(feed))

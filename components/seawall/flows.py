@@ -17,7 +17,7 @@ from typing import Literal
 from seawall.addresses.ipsets import IpSets, ServiceAddresses
 from seawall.catalog.load import Catalog
 from seawall.catalog.model import Entry, Peer, PortRange, ProductCatalog
-from seawall.netaddr import port_text
+from seawall.netaddr import coverage_text, internet_equivalent, port_text
 from seawall.stackconfig import Binding, StackConfig
 from seawall.topology import Topology
 
@@ -65,8 +65,9 @@ NoticeKind = Literal[
     "internet-opt-in",  # a vendor service opened to the whole internet by explicit opt-in
     "internet-binding",  # a site peer bound to the whole internet
     "no-peer-role",  # a {host: X} peer whose role is not in this stack
+    "no-lock",  # no IP-set lock configured: documented addresses only
 ]
-WARNINGS: frozenset[str] = frozenset({"unresolved", "internet-opt-in", "internet-binding"})
+WARNINGS: frozenset[str] = frozenset({"unresolved", "internet-opt-in", "internet-binding", "no-lock"})
 
 
 @dataclass(frozen=True, order=True)
@@ -79,6 +80,11 @@ class Notice:
     @property
     def warning(self) -> bool:
         return self.kind in WARNINGS
+
+    @property
+    def subject(self) -> str:
+        """``gateway seg-ntp``, or ``stack`` for a notice about the whole stack."""
+        return " ".join(part for part in (self.role, self.entry) if part) or "stack"
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,7 @@ def compile_flows(catalog: Catalog, topology: Topology, config: StackConfig, ips
     used_sites: set[str] = set()
     used_services: dict[str, ServiceAddresses] = {}
     needed_sites: dict[str, str] = {}
+    missing: dict[str, Entry] = {}  # site peers an enabled entry needs but the stack does not bind
 
     for role_name in roles:
         role = topology.roles[role_name]
@@ -145,6 +152,9 @@ def compile_flows(catalog: Catalog, topology: Topology, config: StackConfig, ips
                 continue
             for peer in entry.peer:
                 if not enabled.issuperset(peer.features):
+                    continue
+                if peer.kind == "site" and peer.name is not None and peer.name not in config.bindings:
+                    missing.setdefault(peer.name, entry)
                     continue
                 for other in _endpoints(config, topology, product, role_name, roles, entry, peer, ipsets, notices):
                     if other.kind == "site":
@@ -169,12 +179,14 @@ def compile_flows(catalog: Catalog, topology: Topology, config: StackConfig, ips
                             for ports in entry.ports:
                                 merged.setdefault((src, dst, protocol, ports.first, ports.last), set()).add(entry.id)
 
+    _refuse_missing_sites(config, missing)
     flows = tuple(
         sorted(
             Flow(src, dst, proto, first, last, tuple(sorted(ids)))
             for (src, dst, proto, first, last), ids in merged.items()
         )
     )
+    notices |= _refuse_internet_equivalent(config, product, flows, ipsets)
     purposes = {e.id: e.purpose.en for e in product.entries}
     return Flows(
         stack=config.stack,
@@ -223,12 +235,6 @@ def _endpoints(
             notices.add(Notice("no-peer-role", role, entry.id, f"no {peer.name} role in this stack for {_what(entry)}"))
         return [Endpoint("role", t) for t in targets]
     if peer.kind == "site":
-        if peer.name not in config.bindings:
-            raise config.error(
-                ["peers", peer.name],
-                f"missing; entry {entry.id} ({entry.purpose.en}) needs site peer {peer.name!r} bound to addresses "
-                f"(or disable the feature that enables it)",
-            )
         if any(b.kind == "internet" for b in config.bindings[peer.name]):
             notices.add(
                 Notice("internet-binding", role, entry.id, f"site peer {peer.name} is bound to the whole internet")
@@ -260,6 +266,72 @@ def _endpoints(
         )
     )
     return []
+
+
+def _refuse_missing_sites(config: StackConfig, missing: dict[str, Entry]) -> None:
+    """Every site peer the enabled entries need but the stack does not bind, in one error (never a wider rule).
+
+    The first one the catalogue needs is named as the key; the others follow, so one run shows them all.
+    """
+    if not missing:
+        return
+    (name, entry), *others = missing.items()
+    also = "; also missing: " + ", ".join(f"{n} (entry {e.id}: {e.purpose.en})" for n, e in others) if others else ""
+    raise config.error(
+        ["peers", name],
+        f"missing; entry {entry.id} ({entry.purpose.en}) needs site peer {name!r} bound to addresses "
+        f"(or disable the feature that enables it){also}",
+    )
+
+
+def _peer_networks(config: StackConfig, product: ProductCatalog, ipsets: IpSets, peer: Endpoint) -> list[str]:
+    if peer.kind == "site":
+        return [b.value for b in config.bindings[peer.name] if b.kind == "cidr"]
+    if peer.kind == "service":
+        addresses = ipsets.get(product.product, peer.name)
+        return [*addresses.ipv4, *addresses.ipv6]
+    return []
+
+
+def _refuse_internet_equivalent(
+    config: StackConfig, product: ProductCatalog, flows: tuple[Flow, ...], ipsets: IpSets
+) -> set[Notice]:
+    """A rule's peers whose addresses add up to the internet are the internet, and need the word for it.
+
+    Peers are grouped as a cloud rule sees them (role, direction, protocol, ports): two site peers
+    bound to 0.0.0.0/1 and 128.0.0.0/1 on the same port open the internet as surely as one.
+    A vendor service listed in ``seawall:internetEgress`` is an explicit opt-in: a warning, not an error.
+    """
+    groups: dict[tuple[str, str, str, int, int], set[Endpoint]] = {}
+    for flow in flows:
+        for me, way, other in ((flow.dst, "from", flow.src), (flow.src, "to", flow.dst)):
+            if me.kind == "role" and other.kind in ("site", "service"):
+                groups.setdefault((me.name, way, flow.protocol, flow.first_port, flow.last_port), set()).add(other)
+    notices: set[Notice] = set()
+    thresholds = config.settings.internet_equivalent
+    for (role, way, protocol, first, last), peers in sorted(groups.items()):
+        for version in (4, 6):
+            networks = [n for peer in sorted(peers) for n in _peer_networks(config, product, ipsets, peer)]
+            if not internet_equivalent(networks, version, thresholds.prefix(version)):
+                continue
+            covers = coverage_text(networks, version)
+            names = [p.label for p in sorted(peers)]
+            opted = {p.name for p in peers if p.kind == "service"} & set(config.settings.internet_egress)
+            rule = f"{protocol}/{port_text(first, last)} {way} {', '.join(names)} on role {role}"
+            if opted and all(p.kind == "service" and p.name in opted for p in peers):
+                text = f"{rule}: addresses cover {covers}, accepted by seawall:internetEgress"
+                notices.add(Notice("internet-opt-in", role, "", text))
+                continue
+            site = next((p.name for p in sorted(peers) if p.kind == "site"), None)
+            key: list[str | int] = ["peers", site] if site else ["internetEgress"]
+            raise config.error(
+                key,
+                f"{rule}: the peers' addresses cover {covers}, which is the internet "
+                f"(a /{thresholds.prefix(version)}'s worth or more, seawall:internetEquivalent); "
+                "write 'internet' to bind a site peer to everyone on purpose, list a vendor service in "
+                "seawall:internetEgress, or bind narrower networks",
+            )
+    return notices
 
 
 def _check_settings(config: StackConfig, topology: Topology, product: ProductCatalog) -> None:

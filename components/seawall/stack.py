@@ -8,8 +8,9 @@ one way only.
 
 from __future__ import annotations
 
+import ipaddress
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from seawall.addresses.ipsets import IpSets, ipsets_from_lock
@@ -18,7 +19,7 @@ from seawall.aws.render import AwsSpec, render_aws
 from seawall.azure.render import AzureSpec, PriorityLock, render_azure
 from seawall.catalog.load import Catalog, load_catalog
 from seawall.errors import UserError
-from seawall.flows import Flows, compile_flows
+from seawall.flows import Flows, Notice, compile_flows
 from seawall.stackconfig import StackConfig, load_stack_config, stack_file
 from seawall.topology import Topology, available_topologies, load_topology
 
@@ -70,6 +71,10 @@ class StackFiles:
             return self.stacks_dir.resolve().parent / config.settings.lock_file
         return default_lock_path(self.catalog_dir)
 
+    def lock_named(self, config: StackConfig) -> bool:
+        """A lock the user named (``--lock``, ``seawall:lockFile``) must exist; only the default may be absent."""
+        return self.lock is not None or bool(config.settings.lock_file)
+
 
 def priority_lock_path(stacks_dir: Path, stack: str) -> Path:
     return stacks_dir / f"{stack}.priorities.json"
@@ -115,24 +120,48 @@ def compile_stack(
 def compile_files(files: StackFiles, config: StackConfig, catalog: Catalog | None = None) -> CompiledStack:
     """Compile an already-read config with the priority pins and the lock that ``files`` locate."""
     priorities = read_priority_lock(files.priorities_file)
-    return compile_config(config, catalog or load_catalog(files.catalog_dir), priorities, files.lock_path(config))
+    catalog = catalog or load_catalog(files.catalog_dir)
+    return compile_config(config, catalog, priorities, files.lock_path(config), files.lock_named(config))
 
 
 def compile_config(
-    config: StackConfig, catalog: Catalog, priorities: PriorityLock | None = None, lock_path: Path | None = None
+    config: StackConfig,
+    catalog: Catalog,
+    priorities: PriorityLock | None = None,
+    lock_path: Path | None = None,
+    lock_named: bool = True,
 ) -> CompiledStack:
-    """Compile a validated config. Addresses come from the lock at ``lock_path`` (absent: documented only)."""
-    if config.settings.topology not in available_topologies():
+    """Compile a validated config. Addresses come from the lock at ``lock_path``, validated as it is read.
+
+    A lock that is named (``lock_named``) but missing or unreadable is an error; an
+    unnamed default that does not exist means documented addresses only, said in a warning.
+    """
+    settings = config.settings
+    if settings.topology not in available_topologies():
         valid = ", ".join(available_topologies())
-        raise config.error(["topology"], f"unknown topology {config.settings.topology!r}; valid: {valid}")
-    topology = load_topology(config.settings.topology, catalog)
-    if config.settings.addresses == "lock" and lock_path is not None:
-        ipsets = ipsets_from_lock(catalog, read_lock(lock_path))
+        raise config.error(["topology"], f"unknown topology {settings.topology!r}; valid: {valid}")
+    topology = load_topology(settings.topology, catalog)
+    allow = tuple(ipaddress.ip_network(n) for n in settings.allow_private)
+    notices: tuple[Notice, ...] = ()
+    if settings.addresses == "lock" and lock_path is not None:
+        if not lock_path.exists() and lock_named:
+            where = "--lock" if not settings.lock_file else config.where(["lockFile"])
+            raise UserError(where, f"{lock_path}: no such IP-set lock; valid: a lock written by seawall resolve")
+        if lock_path.exists():
+            ipsets = ipsets_from_lock(catalog, read_lock(lock_path), allow)
+        else:
+            ipsets = IpSets.documented(catalog, allow)
+            text = (
+                f"no IP-set lock ({lock_path.name} beside the catalogue): vendor services use only the addresses "
+                "the documents print (run seawall resolve, or set seawall:addresses: documented to say so)"
+            )
+            notices = (Notice("no-lock", "", "", text),)
     else:
-        ipsets = IpSets.documented(catalog)
-    return CompiledStack(
-        config, catalog, topology, ipsets, compile_flows(catalog, topology, config, ipsets), priorities
-    )
+        ipsets = IpSets.documented(catalog, allow)
+    flows = compile_flows(catalog, topology, config, ipsets)
+    if notices:
+        flows = replace(flows, notices=tuple(sorted((*flows.notices, *notices))))
+    return CompiledStack(config, catalog, topology, ipsets, flows, priorities)
 
 
 def render_aws_stack(compiled: CompiledStack) -> AwsSpec:

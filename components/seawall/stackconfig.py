@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from seawall.aws import limits as aws_limits
 from seawall.azure import limits as azure_limits
 from seawall.errors import ConfigError
+from seawall.netaddr import INTERNET_EQUIVALENT_PREFIX
 from seawall.yamlsource import YamlDocument, display_path, read_yaml
 
 NAMESPACE = "seawall"
@@ -48,6 +49,16 @@ class AzureQuotas(_Model):
     prefixes_per_nsg: int = Field(default=azure_limits.MAX_PREFIXES_PER_NSG, ge=1, le=azure_limits.MAX_PREFIXES_PER_NSG)
 
 
+class InternetEquivalent(_Model):
+    """How large a union of a rule's peer addresses may be before it counts as the internet (a prefix length)."""
+
+    ipv4: int = Field(default=INTERNET_EQUIVALENT_PREFIX[4], ge=1, le=32)
+    ipv6: int = Field(default=INTERNET_EQUIVALENT_PREFIX[6], ge=1, le=128)
+
+    def prefix(self, version: int) -> int:
+        return self.ipv4 if version == 4 else self.ipv6
+
+
 class Quotas(_Model):
     aws: AwsQuotas = AwsQuotas()
     azure: AzureQuotas = AzureQuotas()
@@ -70,9 +81,21 @@ class StackSettings(_Model):
         description="lock: the reviewed IP-set lock plus documented addresses; documented: only the latter.",
     )
     lock_file: str | None = None
+    allow_private: tuple[str, ...] = Field(
+        default=(),
+        description="Ranges outside public address space that vendor addresses may come from (internal hosts).",
+    )
+    internet_equivalent: InternetEquivalent = InternetEquivalent()
     name_prefix: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{0,30}$")
     tags: dict[str, str] = {}
-    ipv6: bool = False
+    ipv6: StrictBool = False
+
+    @field_validator("ipv6", mode="before")
+    @classmethod
+    def _pulumi_boolean(cls, raw: Any) -> Any:
+        # `pulumi config set seawall:ipv6 true` stores the text "true"; yes/on/1 stay errors.
+        return {"true": True, "false": False}.get(raw, raw) if isinstance(raw, str) else raw
+
     quotas: Quotas = Quotas()
     policy: dict[str, Literal["advisory", "mandatory", "disabled"]] = Field(
         default={}, description="Enforcement level per policy rule for seawall check."
@@ -109,16 +132,16 @@ class StackConfig:
     def name_prefix(self) -> str:
         return self.settings.name_prefix or self.settings.topology
 
-    def where(self, key: Sequence[str | int]) -> str:
+    def where(self, key: Sequence[str | int], namespace: str = NAMESPACE) -> str:
         """``file:line: seawall:key.sub[0]`` (or just the key when there is no file)."""
-        label = f"{NAMESPACE}:{key[0]}" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in key[1:])
+        label = f"{namespace}:{key[0]}" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in key[1:])
         if self.document is None or self.path is None:
             return label
-        line = self.document.line_of(["config", f"{NAMESPACE}:{key[0]}", *key[1:]])
+        line = self.document.line_of(["config", f"{namespace}:{key[0]}", *key[1:]])
         return f"{self.path}:{line}: {label}"
 
-    def error(self, key: Sequence[str | int], message: str) -> ConfigError:
-        return ConfigError(self.where(key), message)
+    def error(self, key: Sequence[str | int], message: str, namespace: str = NAMESPACE) -> ConfigError:
+        return ConfigError(self.where(key, namespace), message)
 
 
 def stack_file(stacks_dir: Path, stack: str) -> Path:
@@ -167,6 +190,9 @@ def parse_config(
         loc = list(first["loc"]) or ["topology"]
         raise probe.error(loc, _explain(first)) from None
     probe = StackConfig(stack, settings, {}, others, path, document)
+    _check_provider_config(probe, others)
+    _check_lists(probe, settings)
+    _check_tags(probe, settings)
     bindings = {
         name: tuple(_binding(probe, settings.cloud, name, index, raw) for index, raw in enumerate(values))
         for name, values in sorted(settings.peers.items())
@@ -188,6 +214,72 @@ def parse_config(
     return StackConfig(stack, settings, bindings, others, path, document)
 
 
+def _check_provider_config(config: StackConfig, others: Mapping[str, Any]) -> None:
+    """The keys outside ``seawall:`` that seawall reads are validated too: a typo must not pick another region."""
+    for key, value in others.items():
+        namespace, _, name = key.partition(":")
+        if namespace != "aws":
+            continue
+        if name not in aws_limits.PROVIDER_CONFIG_KEYS:
+            near = sorted(k for k in aws_limits.PROVIDER_CONFIG_KEYS if k[:3].lower() == name[:3].lower())
+            hint = f"did you mean aws:{near[0]}? " if near else ""
+            raise config.error(
+                [name], f"unknown key; {hint}valid: the pulumi-aws provider's keys, e.g. aws:region", "aws"
+            )
+        if name == "region" and value not in aws_limits.REGIONS:
+            near = sorted(r for r in aws_limits.REGIONS if str(value).split("-")[0] == r.split("-")[0])
+            valid = ", ".join(near or sorted(aws_limits.REGIONS))
+            raise config.error([name], f"{value!r} is not an AWS region; valid: {valid}", "aws")
+
+
+def _check_lists(config: StackConfig, settings: StackSettings) -> None:
+    """A repeated item is a mistake (a typo for another item, most often): say which."""
+    lists: dict[str, tuple[str, ...]] = {
+        "features": settings.features,
+        "roles": settings.roles or (),
+        "internetEgress": settings.internet_egress,
+        "allowPrivate": settings.allow_private,
+    }
+    for key, items in lists.items():
+        first: dict[str, int] = {}
+        for index, item in enumerate(items):
+            if item in first:
+                raise config.error([key, index], f"{item!r} repeats item {first[item]}; list each once")
+            first[item] = index
+    for index, text in enumerate(settings.allow_private):
+        try:
+            ipaddress.ip_network(text, strict=True)
+        except ValueError:
+            raise config.error(
+                ["allowPrivate", index], f"{text!r} is not a canonical CIDR; valid: a network such as 10.0.0.0/8"
+            ) from None
+
+
+def _check_tags(config: StackConfig, settings: StackSettings) -> None:
+    """seawall's own tags (``seawall:*``, ``Name``) are how audit finds a stack: a stack may not set them."""
+    limits = aws_limits if settings.cloud == "aws" else azure_limits
+    room = limits.MAX_TAGS_PER_RESOURCE - limits.SEAWALL_TAGS_PER_RESOURCE
+    if len(settings.tags) > room:
+        raise config.error(
+            ["tags"],
+            f"{len(settings.tags)} tags; valid: at most {room} ({settings.cloud} allows "
+            f"{limits.MAX_TAGS_PER_RESOURCE} per resource and seawall sets {limits.SEAWALL_TAGS_PER_RESOURCE})",
+        )
+    for key, value in settings.tags.items():
+        if key.startswith(f"{NAMESPACE}:") or key == "Name":
+            raise config.error(["tags", key], "is set by seawall (audit finds a stack by it); choose another key")
+        if not key.strip():
+            raise config.error(["tags", key], "an empty tag key; valid: a name such as owner")
+        if len(key) > limits.MAX_TAG_KEY:
+            raise config.error(["tags", key], f"key longer than {limits.MAX_TAG_KEY} characters")
+        if len(value) > limits.MAX_TAG_VALUE:
+            raise config.error(["tags", key], f"value longer than {limits.MAX_TAG_VALUE} characters")
+        if settings.cloud == "aws" and key.lower().startswith(aws_limits.RESERVED_TAG_KEY_PREFIX):
+            raise config.error(["tags", key], "keys starting with aws: are reserved by AWS")
+        if settings.cloud == "azure" and azure_limits.TAG_KEY_FORBIDDEN.search(key):
+            raise config.error(["tags", key], "Azure tag names may not contain < > % & \\ ? /")
+
+
 def _binding(config: StackConfig, cloud: Cloud, name: str, index: int, raw: str) -> Binding:
     key: list[str | int] = ["peers", name, index]
     if raw == "internet":
@@ -196,6 +288,8 @@ def _binding(config: StackConfig, cloud: Cloud, name: str, index: int, raw: str)
         if cloud != "aws":
             raise config.error(key, f"{raw!r} is an AWS id; valid on azure: CIDR, service tag or ASG resource id")
         return Binding("sg" if raw.startswith("sg-") else "prefix-list", raw)
+    if raw in azure_limits.INTERNET_TAGS:
+        raise config.error(key, f"{raw!r} is the whole internet; write 'internet' to bind it on purpose")
     if raw in azure_limits.SERVICE_TAGS or azure_limits.ASG_ID.match(raw):
         if cloud != "azure":
             raise config.error(key, f"{raw!r} is an Azure name; valid on aws: CIDR, sg-… or pl-… id, internet")
@@ -230,4 +324,6 @@ def _explain(error: Any) -> str:
         return f"{error.get('input')!r} is not valid; valid: {error['ctx']['expected']}"
     if kind == "string_pattern_mismatch":
         return f"{error.get('input')!r} is malformed; valid pattern: {error['ctx']['pattern']}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"{error.get('input')!r} is not a boolean; valid: true or false (YAML booleans, not yes/no/1/0)"
     return str(error["msg"])

@@ -45,6 +45,12 @@ class ServiceRecord:
 class Lock:
     hosts: dict[str, HostRecord] = field(default_factory=dict)
     services: dict[str, ServiceRecord] = field(default_factory=dict)
+    origin: str = field(default="", compare=False)  # the file it was read from, for errors
+    text: str = field(default="", compare=False, repr=False)
+
+    def where(self, *needles: str) -> str:
+        """``file:line`` of the first needle (then the next after it) in the lock's text."""
+        return _Where(self.origin, self.text)(*needles)
 
     def to_text(self) -> str:
         data = {
@@ -67,38 +73,156 @@ def _record_json(data: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items() if v not in ("", None)}
 
 
+# Every key the format defines, and its type; anything else is not a lock this seawall wrote.
+_HOST_KEYS: dict[str, tuple[type, ...]] = {
+    "addresses": (list,),
+    "status": (str,),
+    "source": (str,),
+    "services": (list,),
+    "cname_chain": (list,),
+    "ttl": (int, type(None)),
+    "resolver": (str,),
+    "resolved_at": (str,),
+    "note": (str,),
+}
+_HOST_REQUIRED = ("addresses", "status", "source")
+_SERVICE_KEYS = ("hostnames", "documented", "retired")
+STATUSES = ("ok", "kept", "unresolved")
+SOURCES = ("dns", "aws-ip-ranges")
+MAX_LOCK_BYTES = 64 * 1024 * 1024  # a lock of every AWS range of every region is far smaller
+
+
+class LockError(UserError):
+    """An IP-set lock that is not what ``seawall resolve`` writes: refused, never read as empty."""
+
+
 def read_lock(path: Path) -> Lock:
-    """The committed lock; an absent file is an empty lock (documented addresses only)."""
-    if not path.is_file():
+    """The lock at ``path``, its shape validated; an absent file is an empty lock (``resolve`` starts from it).
+
+    Whether an absent lock is acceptable is the caller's decision (a lock a stack names must exist).
+    """
+    if not path.exists():
         return Lock()
+    shown = str(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("version") != LOCK_VERSION:
-            raise ValueError(f"version {data.get('version')!r}, expected {LOCK_VERSION}")
-        hosts = {name: _host(rec) for name, rec in data["hosts"].items()}
-        services = {
-            name: ServiceRecord(tuple(r["hostnames"]), tuple(r.get("documented", ())), tuple(r.get("retired", ())))
-            for name, r in data["services"].items()
-        }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UserError(str(path), f"unreadable IP-set lock ({exc}); regenerate it with seawall resolve") from None
-    return Lock(hosts, services)
+        if not path.is_file():
+            raise LockError(shown, "is not a file; valid: an IP-set lock written by seawall resolve")
+        size = path.stat().st_size
+        if size > MAX_LOCK_BYTES:
+            raise LockError(
+                shown, f"{size:,} bytes is larger than any lock seawall writes ({MAX_LOCK_BYTES:,} at most)"
+            )
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LockError(shown, f"cannot read the IP-set lock: {exc.__class__.__name__}: {exc}") from None
+    return parse_lock(text, shown)
 
 
-def _host(rec: dict[str, Any]) -> HostRecord:
-    for address in rec["addresses"]:
-        ipaddress.ip_network(address, strict=True)
+def parse_lock(text: str, shown: str) -> Lock:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        line = getattr(exc, "lineno", 1)
+        raise LockError(f"{shown}:{line}", f"not JSON ({exc}); regenerate it with seawall resolve") from None
+    where = _Where(shown, text)
+    if not isinstance(data, dict):
+        raise LockError(where(), "not an IP-set lock; valid: {version, hosts, services} as seawall resolve writes it")
+    version = data.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > LOCK_VERSION:
+        raise LockError(
+            where('"version"'), f"format {version} was written by a newer seawall; this one reads {LOCK_VERSION}"
+        )
+    if version != LOCK_VERSION:
+        raise LockError(where('"version"'), f"version {version!r} is not an IP-set lock format; valid: {LOCK_VERSION}")
+    unknown = sorted(set(data) - {"version", "hosts", "services"})
+    if unknown:
+        raise LockError(where(f'"{unknown[0]}"'), f"unknown key {unknown[0]!r}; valid: version, hosts, services")
+    hosts_raw, services_raw = data.get("hosts"), data.get("services")
+    if not isinstance(hosts_raw, dict) or not isinstance(services_raw, dict):
+        raise LockError(where(), "hosts and services must both be objects")
+    hosts = {name: _host(name, rec, where) for name, rec in hosts_raw.items()}
+    services = {name: _service(name, rec, where) for name, rec in services_raw.items()}
+    return Lock(hosts, services, shown, text)
+
+
+class _Where:
+    """``file:line`` of a key in the lock text (the lock is written one key per line)."""
+
+    def __init__(self, shown: str, text: str) -> None:
+        self.shown, self.text = shown, text
+
+    def __call__(self, *needles: str) -> str:
+        pos = 0
+        for needle in needles:
+            found = self.text.find(needle, pos)
+            if found < 0:
+                break
+            pos = found
+        return f"{self.shown}:{self.text.count(chr(10), 0, pos) + 1}"
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _host(name: str, rec: Any, where: _Where) -> HostRecord:
+    key = f'"{name}"'
+    label = f"hosts.{name}"
+    if not isinstance(rec, dict):
+        raise LockError(where(key), f"{label}: expected an object")
+    for field_name in sorted(rec):
+        if field_name not in _HOST_KEYS:
+            raise LockError(
+                where(key, f'"{field_name}"'),
+                f"{label}: unknown key {field_name!r}; valid: {', '.join(_HOST_KEYS)}",
+            )
+        expected = _HOST_KEYS[field_name]
+        value = rec[field_name]
+        if not isinstance(value, expected) or isinstance(value, bool) or (list in expected and not _strings(value)):
+            raise LockError(where(key, f'"{field_name}"'), f"{label}.{field_name}: {value!r} has the wrong type")
+    for field_name in _HOST_REQUIRED:
+        if field_name not in rec:
+            raise LockError(where(key), f"{label}: missing {field_name!r}")
+    if rec["status"] not in STATUSES:
+        raise LockError(where(key, '"status"'), f"{label}.status: {rec['status']!r}; valid: {', '.join(STATUSES)}")
+    if rec["source"] not in SOURCES:
+        raise LockError(where(key, '"source"'), f"{label}.source: {rec['source']!r}; valid: {', '.join(SOURCES)}")
+    addresses = rec["addresses"]
+    for index, text in enumerate(addresses):
+        try:
+            ipaddress.ip_network(text, strict=True)
+        except ValueError:
+            raise LockError(
+                where(key, f'"{text}"'),
+                f"{label}.addresses[{index}]: {text!r} is not a canonical network such as 192.0.2.1/32",
+            ) from None
+    if len(set(addresses)) != len(addresses):
+        raise LockError(where(key, '"addresses"'), f"{label}.addresses: an address repeats")
+    if rec["status"] == "unresolved" and addresses:
+        raise LockError(
+            where(key, '"addresses"'), f"{label}: an unresolved host holds no addresses; valid: addresses: []"
+        )
     return HostRecord(
-        addresses=tuple(rec["addresses"]),
-        status=str(rec["status"]),
-        source=str(rec["source"]),
+        addresses=tuple(addresses),
+        status=rec["status"],
+        source=rec["source"],
         services=tuple(rec.get("services", ())),
         cname_chain=tuple(rec.get("cname_chain", ())),
         ttl=rec.get("ttl"),
-        resolver=str(rec.get("resolver", "")),
-        resolved_at=str(rec.get("resolved_at", "")),
-        note=str(rec.get("note", "")),
+        resolver=rec.get("resolver", ""),
+        resolved_at=rec.get("resolved_at", ""),
+        note=rec.get("note", ""),
     )
+
+
+def _service(name: str, rec: Any, where: _Where) -> ServiceRecord:
+    key = f'"{name}"'
+    if not isinstance(rec, dict) or set(rec) - set(_SERVICE_KEYS) or "hostnames" not in rec:
+        raise LockError(where('"services"', key), f"services.{name}: valid: {{{', '.join(_SERVICE_KEYS)}}}")
+    for field_name in _SERVICE_KEYS:
+        if field_name in rec and not _strings(rec[field_name]):
+            raise LockError(where('"services"', key), f"services.{name}.{field_name}: expected a list of text")
+    return ServiceRecord(tuple(rec["hostnames"]), tuple(rec.get("documented", ())), tuple(rec.get("retired", ())))
 
 
 def default_lock_path(catalog_dir: Path | None) -> Path:

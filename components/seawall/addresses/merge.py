@@ -22,7 +22,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from seawall.addresses.ipsets import retired_by_host
 from seawall.addresses.lock import HostRecord, Lock, ServiceRecord
+from seawall.addresses.validate import WIDEST_AWS_PREFIX, address_problem
 from seawall.aws.limits import MAX_PREFIX_LIST_ENTRIES
 from seawall.catalog.load import Catalog
 from seawall.errors import UserError
@@ -85,9 +87,22 @@ def load_aws_ranges(path: Path, services: Sequence[str], regions: Sequence[str])
         nets6 = list(ipaddress.collapse_addresses(ipaddress.IPv6Network(x) for x in v6))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UserError(str(path), f"not an AWS ip-ranges.json file ({exc.__class__.__name__}: {exc})") from None
+    # The feed is input too: a prefix wider than AWS publishes, or outside public space, did not come from AWS.
+    for text in (*v4, *v6):
+        problem = address_problem(ipaddress.ip_network(text), "aws-ip-ranges")
+        if problem:
+            raise UserError(str(path), f"refused: {problem}")
+    # Collapsing adjacent prefixes is exact, but may join two into one wider than AWS publishes, which
+    # the lock reader (rightly) refuses: keep collapsed networks at AWS's widest prefix or narrower.
+    nets4 = [n for net in nets4 for n in _no_wider(net, WIDEST_AWS_PREFIX[4])]
+    nets6 = [n for net in nets6 for n in _no_wider(net, WIDEST_AWS_PREFIX[6])]
     prefixes = tuple(str(n) for n in (*nets4, *nets6))
     what = f"service {'/'.join(services) or 'any'}, region {'/'.join(regions) or 'any'}"
     return AwsRanges(prefixes, what)
+
+
+def _no_wider(net: Any, widest: int) -> list[Any]:
+    return [net] if net.prefixlen >= widest else list(net.subnets(new_prefix=widest))
 
 
 def _keep(prefix: dict[str, Any], services: Sequence[str], regions: Sequence[str]) -> bool:
@@ -105,20 +120,20 @@ def build_lock(
 ) -> tuple[Lock, list[Problem]]:
     """The next lock, and every problem that kept an old record in place."""
     problems: list[Problem] = []
-    users = service_hosts(catalog, products)
+    users = service_hosts(catalog, products)  # the hosts this run resolves
+    every_user = service_hosts(catalog)  # a record lists every service naming its host, whichever product asked
     feeds = feed_services(catalog)
-    retired = {
-        f"{p}/{s}": set(svc.retired_addresses)
-        for p, product in catalog.products.items()
-        for s, svc in product.services.items()
-    }
+    retired = retired_by_host(catalog)  # a retirement belongs to the hostname, across products
     hosts: dict[str, HostRecord] = {h: r for h, r in previous.hosts.items() if not products or h not in users}
-    for host, services in sorted(users.items()):
+    for host in sorted(users):
+        services = every_user[host]
         prev = previous.hosts.get(host)
         if any(s in feeds for s in services):
             record, problem = _from_feed(host, services, prev, aws_ranges, now)
         else:
-            record, problem = _from_dns(host, services, prev, resolutions.get(host), now, policy, retired)
+            record, problem = _from_dns(
+                host, services, prev, resolutions.get(host), now, policy, retired.get(host, set())
+            )
         hosts[host] = record
         if problem:
             problems.append(problem)
@@ -145,7 +160,7 @@ def _from_dns(
     answer: Resolution | None,
     now: str,
     policy: Policy,
-    retired: dict[str, set[str]],
+    retired: set[str],
 ) -> tuple[HostRecord, Problem | None]:
     if answer is None or answer.status != "ok" or not answer.addresses:
         why = f"{answer.status}: {answer.detail}" if answer else "not resolved"
@@ -154,7 +169,7 @@ def _from_dns(
     if refused:
         why = f"refused non-public answers {', '.join(refused)}"
         return _kept(host, services, prev, "dns", why), Problem(host, "refused", why)
-    back = sorted({a for a in answer.addresses for s in services if a in retired.get(s, set())})
+    back = sorted(a for a in answer.addresses if a in retired)
     if back:
         why = f"documented retired address(es) {', '.join(back)} came back"
         return _kept(host, services, prev, "dns", why), Problem(host, "retired", why)
@@ -190,10 +205,8 @@ def _from_feed(
 
 
 def _acceptable(address: str, policy: Policy) -> bool:
-    ip = ipaddress.ip_address(address)
-    if any(ip in net for net in policy.allow):
-        return True
-    return ip.is_global and not ip.is_multicast
+    """The same rule the lock reader applies: public address space unless allowed by name."""
+    return address_problem(ipaddress.ip_network(address), "dns", policy.allow) is None
 
 
 def _limit_change(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from seawall.addresses.dns import Nameserver, ResolveOptions, resolve_all
+from seawall.addresses.ipsets import ipsets_from_lock
 from seawall.addresses.lock import Lock, default_lock_path, read_lock
 from seawall.addresses.merge import (
     Change,
@@ -87,6 +88,8 @@ def resolve_lock(
     lock_path = request.lock or default_lock_path(request.catalog_dir)
     previous = read_lock(lock_path)
     policy = _policy(request)
+    # The committed lock is input too: a tampered record must not survive as "kept" (fail closed).
+    ipsets_from_lock(catalog, previous, policy.allow)
     options = ResolveOptions(
         nameservers=_nameservers(request.nameservers),
         timeout=_positive("--timeout", request.timeout),

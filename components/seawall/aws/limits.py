@@ -44,3 +44,104 @@ PREFIX_LIST_MIN_HEADROOM = 2
 SECURITY_GROUP_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
 PREFIX_LIST_ID = re.compile(r"^pl-([0-9a-f]{8}|[0-9a-f]{17})$")
 VPC_ID_PATTERN = r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$"
+
+# --- Tags (EC2 "Tag restrictions") ---
+MAX_TAGS_PER_RESOURCE = 50
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+RESERVED_TAG_KEY_PREFIX = "aws:"
+# The most tags seawall itself puts on one resource (a security group: seawall:stack, :role,
+# :topology, :product and Name), counted against the 50 with the stack's own tags.
+SEAWALL_TAGS_PER_RESOURCE = 5
+
+# --- Stack config: the `aws:` keys pulumi-aws reads (its provider configuration), and the regions ---
+# tests/test_stack_trust.py compares both lists with the installed pulumi-aws and botocore.
+PROVIDER_CONFIG_KEYS = frozenset(
+    {
+        "accessKey",
+        "allowedAccountIds",
+        "assumeRoleWithWebIdentity",
+        "assumeRoles",
+        "customCaBundle",
+        "defaultTags",
+        "ec2MetadataServiceEndpoint",
+        "ec2MetadataServiceEndpointMode",
+        "endpoints",
+        "forbiddenAccountIds",
+        "httpProxy",
+        "httpsProxy",
+        "ignoreTags",
+        "insecure",
+        "maxRetries",
+        "noProxy",
+        "profile",
+        "region",
+        "retryMode",
+        "s3UsEast1RegionalEndpoint",
+        "s3UsePathStyle",
+        "secretKey",
+        "sharedConfigFiles",
+        "sharedCredentialsFiles",
+        "skipCredentialsValidation",
+        "skipMetadataApiCheck",
+        "skipRegionValidation",
+        "skipRequestingAccountId",
+        "stsRegion",
+        "tagPolicyCompliance",
+        "token",
+        "tokenBucketRateLimiterCapacity",
+        "useDualstackEndpoint",
+        "useFipsEndpoint",
+        "userAgents",
+    }
+)
+REGIONS = frozenset(
+    {
+        "af-south-1",
+        "ap-east-1",
+        "ap-east-2",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "ca-central-1",
+        "ca-west-1",
+        "cn-north-1",
+        "cn-northwest-1",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-isoe-west-1",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eusc-de-east-1",
+        "il-central-1",
+        "me-central-1",
+        "me-south-1",
+        "mx-central-1",
+        "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-gov-east-1",
+        "us-gov-west-1",
+        "us-iso-east-1",
+        "us-iso-west-1",
+        "us-isob-east-1",
+        "us-isob-west-1",
+        "us-isof-east-1",
+        "us-isof-south-1",
+        "us-west-1",
+        "us-west-2",
+    }
+)

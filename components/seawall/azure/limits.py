@@ -49,3 +49,14 @@ ASG_ID = re.compile(
     r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[\w.()-]{1,90}/providers/"
     r"Microsoft\.Network/applicationSecurityGroups/[\w.-]{1,80}$"
 )
+
+# A site peer bound to one of these tags is bound to the whole internet: it must be written `internet`.
+INTERNET_TAGS = frozenset({"Internet"})
+
+# --- Tags ("Tag resources, resource groups, and subscriptions": limitations) ---
+MAX_TAGS_PER_RESOURCE = 50
+MAX_TAG_KEY = 512
+MAX_TAG_VALUE = 256
+TAG_KEY_FORBIDDEN = re.compile(r"[<>%&\\?/]")
+# seawall:stack, :role, :topology and :product on an NSG or ASG.
+SEAWALL_TAGS_PER_RESOURCE = 4

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from seawall.cli.common import CatalogDirOption, StacksDirOption, app, err_console, user_errors
-from seawall.preview.plan import plan_stack
+from seawall.preview.plan import prepare_plan, run_plan
 from seawall.report.plan import plan_markdown, plan_mermaid, plan_table
 
 
@@ -53,9 +53,10 @@ def plan_command(
       seawall plan --stack mss-distributed-aws --format mermaid
     """
     with user_errors():
+        prepared = prepare_plan(stack, stacks_dir, catalog_dir, lock)  # config errors come before any "planning"
         if fmt is PlanFormat.table:
             err_console.print(f"planning {stack} under the Pulumi mock monitor ...", style="dim")
-        plan = plan_stack(stack, stacks_dir, catalog_dir, lock)
+        plan = run_plan(prepared)
         if fmt is PlanFormat.json:
             sys.stdout.write(plan.to_text())
         elif fmt is PlanFormat.markdown:

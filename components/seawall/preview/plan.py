@@ -77,28 +77,50 @@ def config_strings(config: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def plan_stack(stack: str, stacks_dir: Path, catalog_dir: Path | None = None, lock: Path | None = None) -> Plan:
-    """Validate and compile the stack (errors name file:line), then run its program under mocks.
+@dataclass(frozen=True)
+class PreparedPlan:
+    """A stack read, validated and compiled: everything a plan needs before the program runs."""
+
+    files: StackFiles
+    raw_config: dict[str, Any]
+    compiled: CompiledStack
+
+
+def prepare_plan(
+    stack: str, stacks_dir: Path, catalog_dir: Path | None = None, lock: Path | None = None
+) -> PreparedPlan:
+    """Read, validate and compile the stack; every config error (file:line) is raised here, before any planning.
 
     ``lock`` overrides the IP-set lock; it reaches the program as ``seawall:lockFile``.
-    The program is handed this compilation and hands back the spec it rendered.
     """
-    from seawall.preview.program import planning
-
-    files = StackFiles(stack, stacks_dir, catalog_dir)
+    files = StackFiles(stack, stacks_dir, catalog_dir, lock)
     config = load_stack_config(stack, stacks_dir)
     raw = dict(config.document.data["config"]) if config.document is not None else {}
     if lock is not None:
         raw["seawall:lockFile"] = str(lock.resolve())
         config = parse_config(stack, raw, config.path, config.document)
-    compiled = compile_files(files, config)
+    return PreparedPlan(files, raw, compile_files(files, config))
+
+
+def run_plan(prepared: PreparedPlan) -> Plan:
+    """Run the stack's program under mocks, handing it the compilation; it hands back the spec it rendered."""
+    from seawall.preview.program import planning
+
+    files, compiled = prepared.files, prepared.compiled
     with planning(compiled) as builds:
         resources, outputs = run_program(
-            stack, config_strings(raw), lambda: _program(files.program_file, stacks_dir, catalog_dir)
+            files.stack,
+            config_strings(prepared.raw_config),
+            lambda: _program(files.program_file, files.stacks_dir, files.catalog_dir),
         )
     # A program of the user's own that builds the components itself hands nothing back: render here.
     spec = builds[-1].spec if builds else render_stack(compiled)
-    return Plan(stack, compiled, spec, resources, outputs)
+    return Plan(files.stack, compiled, spec, resources, outputs)
+
+
+def plan_stack(stack: str, stacks_dir: Path, catalog_dir: Path | None = None, lock: Path | None = None) -> Plan:
+    """Validate and compile the stack (errors name file:line), then run its program under mocks."""
+    return run_plan(prepare_plan(stack, stacks_dir, catalog_dir, lock))
 
 
 def _program(path: Path, stacks_dir: Path, catalog_dir: Path | None) -> None:

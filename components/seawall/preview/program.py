@@ -94,7 +94,7 @@ def _build(stacks_dir: Path, catalog_dir: Path | None) -> None:
     config = compiled.config
     for notice in compiled.flows.notices:
         if notice.warning:
-            pulumi.log.warn(f"{notice.role} {notice.entry}: {notice.text}")
+            pulumi.log.warn(f"{notice.subject}: {notice.text}")
     spec: AwsSpec | AzureSpec
     if config.settings.cloud == "aws":
         spec = render_aws_stack(compiled)

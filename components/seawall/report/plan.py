@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from seawall.aws.render import AwsSpec
+from seawall.flows import Notice
 from seawall.netaddr import port_text
 from seawall.preview.plan import Plan
 from seawall.report.markdown import cell as _cell
@@ -89,7 +90,7 @@ def plan_table(plan: Plan) -> Group:
     if plan.warnings:
         parts.append(Text(f"{len(plan.warnings)} warning(s):", style="bold yellow"))
         for n in plan.warnings:
-            parts.append(Text(f"  ! {n.role} {n.entry}: {n.text}", style="yellow"))
+            parts.append(Text(f"  ! {n.subject}: {n.text}", style="yellow"))
     closed = [n for n in plan.compiled.flows.notices if not n.warning]
     if closed:
         parts.append(
@@ -117,7 +118,7 @@ def plan_markdown(plan: Plan) -> str:
     ]
     if plan.warnings:
         lines += ["> [!WARNING]"]
-        lines += [f"> - `{n.role}` `{n.entry}`: {_cell(n.text)}" for n in plan.warnings]
+        lines += [f"> - {_subject(n)}: {_cell(n.text)}" for n in plan.warnings]
         lines.append("")
     for role in flows.roles:
         lines += [
@@ -135,9 +136,13 @@ def plan_markdown(plan: Plan) -> str:
     closed = [n for n in flows.notices if not n.warning]
     if closed:
         lines += ["<details><summary>Documented ports kept closed on purpose</summary>", ""]
-        lines += [f"- `{n.role}` `{n.entry}` ({n.kind}): {_cell(n.text)}" for n in closed]
+        lines += [f"- {_subject(n)} ({n.kind}): {_cell(n.text)}" for n in closed]
         lines += ["", "</details>", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _subject(notice: Notice) -> str:
+    return " ".join(f"`{part}`" for part in (notice.role, notice.entry) if part) or "`stack`"
 
 
 def _node(label: str) -> str:
