@@ -9,11 +9,16 @@ turns its resources into :class:`RuleView` s; ``seawall.analysis.ruleviews`` rea
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from seawall.netaddr import internet_equivalent, sort_networks
+
+# How the CrossGuard adapter writes a value that is unknown until apply (a computed id, say).
+UNKNOWN = "(unknown until apply)"
 # ``${dmz-gateway-sg.id}``: how a plan writes a reference to another resource.
 REFERENCE = re.compile(r"^\$\{(.+)\.id\}$")
 # ``... [seg-smtp-receive seg-smtp-relay]`` or ``... [a b +3 more]`` at the end of a description.
@@ -48,6 +53,57 @@ class RuleView:
     peers: tuple[str, ...]  # the far side by meaning: a CIDR, role:NAME, service:NAME, a tag, or a raw id
     ids: tuple[str, ...] | None  # the catalogue ids the rule cites; None when it names none
     product: str | None
+    # What the cloud will see on the far side, per family, canonical and sorted: a CIDR rule its CIDR, a
+    # seawall prefix list its entries, an Azure rule its prefixes, the Internet tag (or *) every address.
+    ipv4: tuple[str, ...] = ()
+    ipv6: tuple[str, ...] = ()
+    # Far-side peers whose addresses the resources do not list: a security group or ASG, a service tag
+    # other than the internet, an external sg-/pl- id, a value unknown during a preview.
+    unlisted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VendorAddresses:
+    """A vendor service's addresses as registered: an AWS prefix list, or an Azure vendor-service rule's prefixes."""
+
+    resource: Resource
+    label: str  # the prefix list's logical name, or nsg/rule
+    product: str | None  # from the seawall:service (AWS) or seawall:product (Azure) tag
+    service: str
+    addresses: tuple[str, ...] | None  # as written; None when the resources do not say (unknown in a preview)
+
+
+@dataclass(frozen=True)
+class FarSide:
+    """A rule's far side sorted into networks per family and peers that are not address lists."""
+
+    ipv4: tuple[str, ...]
+    ipv6: tuple[str, ...]
+    unlisted: tuple[str, ...]
+
+    @property
+    def internet(self) -> bool:
+        """The networks are internet-equivalent in either family (netaddr's share, not only /0)."""
+        return internet_equivalent(self.ipv4, 4) or internet_equivalent(self.ipv6, 6)
+
+
+def far_side(networks: Iterable[str], unlisted: Iterable[str] = ()) -> FarSide:
+    """Addresses or CIDRs → canonical networks per family; anything that does not parse is unlisted.
+
+    Host bits are dropped (``strict=False``), the wider reading: a non-canonical CIDR is judged by the
+    network the cloud would be asked to open, and the aws-limits rule reports the spelling.
+    """
+    v4: set[str] = set()
+    v6: set[str] = set()
+    other = list(unlisted)
+    for text in networks:
+        try:
+            net = ipaddress.ip_network(str(text).strip(), strict=False)
+        except ValueError:
+            other.append(str(text))
+            continue
+        (v4 if net.version == 4 else v6).add(str(net))
+    return FarSide(sort_networks(v4), sort_networks(v6), tuple(sorted(set(other))))
 
 
 class ResourceIndex:
@@ -64,7 +120,8 @@ class ResourceIndex:
 
     def tag(self, type_: str, reference: Any, key: str) -> str | None:
         target = self.ref(type_, reference)
-        return None if target is None else (target.inputs.get("tags") or {}).get(key)
+        tags = None if target is None else target.inputs.get("tags")
+        return tags.get(key) if isinstance(tags, Mapping) else None
 
 
 def description_ids(text: str) -> tuple[str, ...] | None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from seawall.analysis.ruleviews import rule_views
+from seawall.addresses.validate import AddressSource, address_problem
+from seawall.analysis.ruleviews import rule_views, vendor_addresses
 from seawall.aws import limits as aws
 from seawall.aws.limits import (
     DESCRIPTION_FORBIDDEN,
@@ -28,10 +29,12 @@ from seawall.aws.limits import (
 from seawall.azure import limits as azure
 from seawall.azure.limits import NETWORK_SECURITY_GROUP, STANDALONE_SECURITY_RULE
 from seawall.catalog.load import Catalog
-from seawall.catalog.model import Entry
-from seawall.netaddr import port_text
-from seawall.registered import Resource, ResourceIndex, RuleView
+from seawall.catalog.model import Entry, Service
+from seawall.errors import UserError
+from seawall.netaddr import Network, coverage_text, internet_equivalent, port_text
+from seawall.registered import UNKNOWN, Resource, ResourceIndex, RuleView, VendorAddresses
 from seawall.stack import CompiledStack
+from seawall.text import slug
 
 __all__ = [
     "LEVELS",
@@ -50,6 +53,8 @@ __all__ = [
 Level = Literal["advisory", "mandatory", "disabled"]
 LEVELS: tuple[Level, ...] = ("advisory", "mandatory", "disabled")
 MANAGEMENT_PORTS = (22, 80, 443, 8445, 8446, 8447)
+# How a rule writes "every address" itself; any other far side that is internet-equivalent gets its coverage spelled out.
+EVERYWHERE = frozenset({"0.0.0.0/0", "::/0", "internet", "*", "any"})
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,23 @@ class Context:
     entries: dict[str, Entry] = field(default_factory=dict)
     index: ResourceIndex = field(default_factory=lambda: ResourceIndex(()))
     views: tuple[RuleView, ...] = ()
+    allow_private: tuple[Network, ...] = ()
+    vendor: tuple[VendorAddresses, ...] = ()
+    # Rules that are not the internet alone but are together with their siblings (same role, direction,
+    # protocol and ports): AWS writes one rule per CIDR, so a binding's union spans several rules.
+    joint: dict[int, str] = field(default_factory=dict)
+
+    def internet(self, v: RuleView) -> bool:
+        """The cloud will let the whole internet through this rule (alone, or with its siblings)."""
+        return v.peer_internet or id(v) in self.joint
+
+    def reach(self, v: RuleView) -> str:
+        """Why a rule that does not say "internet" counts as the internet: what its addresses cover."""
+        if id(v) in self.joint:
+            return self.joint[id(v)]
+        if all(p.casefold() in EVERYWHERE for p in v.peers):
+            return ""
+        return f"; {', '.join(v.peers)} {'covers' if len(v.peers) == 1 else 'cover'} {_coverage(v.ipv4, v.ipv6)}"
 
 
 Finding = tuple[Resource, str]
@@ -99,26 +121,33 @@ def _internet_entry(entry: Entry, direction: str) -> bool:
 
 def internet_ingress_documented(ctx: Context) -> Iterator[Finding]:
     for v in ctx.views:
-        if v.direction != "in" or not v.peer_internet:
+        if v.direction != "in" or not ctx.internet(v):
             continue
         if not v.ids:
-            yield v.resource, f"{v.label}: opens {v.protocol}/{_ports(v)} to the internet and names no catalogue entry"
+            yield (
+                v.resource,
+                f"{v.label}: opens {v.protocol}/{_ports(v)} to the internet and names no catalogue entry{ctx.reach(v)}",
+            )
             continue
         bad = [i for i in v.ids if i not in ctx.entries or not _internet_entry(ctx.entries[i], "in")]
         if bad:
             yield (
                 v.resource,
-                f"{v.label}: ingress from the internet is justified by {', '.join(bad)}, whose peer is not the internet",
+                f"{v.label}: ingress from the internet is justified by {', '.join(bad)}, whose peer is not the internet"
+                + ctx.reach(v),
             )
 
 
 def no_management_from_internet(ctx: Context) -> Iterator[Finding]:
     for v in ctx.views:
-        if v.direction == "in" and v.peer_internet:
+        if v.direction == "in" and ctx.internet(v):
             exposed = [p for p in MANAGEMENT_PORTS if _covers(v, p)]
             if exposed:
                 ports = ", ".join(map(str, exposed))
-                yield v.resource, f"{v.label}: management/console port(s) {ports} reachable from the internet"
+                yield (
+                    v.resource,
+                    f"{v.label}: management/console port(s) {ports} reachable from the internet{ctx.reach(v)}",
+                )
 
 
 def no_product_internal_ports(ctx: Context) -> Iterator[Finding]:
@@ -155,7 +184,7 @@ def traceable(ctx: Context) -> Iterator[Finding]:
 
 def internet_egress_opted_in(ctx: Context) -> Iterator[Finding]:
     for v in ctx.views:
-        if v.direction != "out" or not v.peer_internet:
+        if v.direction != "out" or not ctx.internet(v):
             continue
         for i in v.ids or ("(none)",):
             entry = ctx.entries.get(i)
@@ -166,8 +195,89 @@ def internet_egress_opted_in(ctx: Context) -> Iterator[Finding]:
                 continue
             yield (
                 v.resource,
-                f"{v.label}: egress to the whole internet for {i} without an opt-in (seawall:internetEgress)",
+                f"{v.label}: egress to the whole internet for {i} without an opt-in (seawall:internetEgress)"
+                + ctx.reach(v),
             )
+
+
+def vendor_addresses_plausible(ctx: Context) -> Iterator[Finding]:
+    """Vendor prefix lists and vendor-service rule prefixes hold only what the lock validation would accept."""
+    retired = _retired_by_host(ctx.catalog)
+    for va in ctx.vendor:
+        name = f"{va.product}/{va.service}" if va.product else va.service
+        service = _service(ctx.catalog, va.product, va.service)
+        if service is None:
+            why = (
+                f"{name} is not a vendor service of the catalogue"
+                if va.product
+                else f"service {name} names no product (AWS: seawall:service product/service; Azure: the NSG's seawall:product)"
+            )
+            yield va.resource, f"{va.label}: {why}, so its addresses cannot be judged"
+            continue
+        if va.addresses is None:
+            yield va.resource, f"{va.label}: {name}: the addresses are not known, so they cannot be judged"
+            continue
+        gone = _retired(retired, service, name)
+        for text in va.addresses:
+            problem = _implausible(text, service, gone, ctx.allow_private)
+            if problem:
+                yield va.resource, f"{va.label}: {name}: {problem}"
+
+
+def _implausible(
+    text: str, service: Service, retired: Mapping[str, set[str]], allow: tuple[Network, ...]
+) -> str | None:
+    """Why one registered address of ``service`` would not get past the lock validation (None when it would)."""
+    if text == UNKNOWN:
+        return "an address is unknown until apply, so it cannot be judged"
+    try:
+        net = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        if text.strip().isalpha() or text.strip() == "*":
+            return f"{text!r} is a service tag, not an address: it stands for far more than a vendor's hosts"
+        return f"{text!r} is not an IP address or network"
+    address = str(net.network_address) if net.prefixlen == net.max_prefixlen else None
+    if service.no_host_documented:
+        return f"{net}: the document names no host or address for this service, so nothing can come from it"
+    documented = address is not None and address in service.addresses
+    if not documented and not service.hostnames and service.address_feed is None:
+        return f"{net} is not an address the document gives, and the service has no hostname to resolve"
+    source: AddressSource = (
+        "documented" if documented else "aws-ip-ranges" if service.address_feed == "aws-ip-ranges" else "dns"
+    )
+    problem = address_problem(net, source, allow)
+    if problem is None and address is not None and address in retired:
+        listed = ", ".join(sorted(retired[address]))
+        return f"{address} is documented as retired ({listed}); a retired address never comes back"
+    return problem
+
+
+def _service(catalog: Catalog, product: str | None, name: str) -> Service | None:
+    """The catalogue's service; Azure rule names carry the service as a slug of its name."""
+    entry = catalog.products.get(product) if product else None
+    if entry is None:
+        return None
+    return entry.services.get(name) or next((s for n, s in entry.services.items() if slug(n) == name), None)
+
+
+def _retired_by_host(catalog: Catalog) -> dict[str, dict[str, set[str]]]:
+    """hostname → retired address → the product/service entries that list it: a host's history spans products."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for product, cat in catalog.products.items():
+        for name, service in cat.services.items():
+            for host in service.hostnames:
+                for address in service.retired_addresses:
+                    out.setdefault(host, {}).setdefault(address, set()).add(f"{product}/{name}")
+    return out
+
+
+def _retired(by_host: Mapping[str, Mapping[str, set[str]]], service: Service, name: str) -> dict[str, set[str]]:
+    """The retired addresses of a service: its own and those of every service that names one of its hosts."""
+    out: dict[str, set[str]] = {a: {name} for a in service.retired_addresses}
+    for host in service.hostnames:
+        for address, who in by_host.get(host, {}).items():
+            out.setdefault(address, set()).update(who)
+    return out
 
 
 def aws_limits(ctx: Context) -> Iterator[Finding]:
@@ -181,21 +291,25 @@ def aws_limits(ctx: Context) -> Iterator[Finding]:
         elif r.type == LEGACY_RULE:
             yield r, "aws.ec2.SecurityGroupRule must not be mixed with aws.vpc rules"
         elif r.type == PREFIX_LIST:
-            entries = i.get("entries") or []
-            max_entries = int(i.get("maxEntries") or 0)
-            if not len(entries) <= max_entries <= aws.MAX_PREFIX_LIST_ENTRIES:
+            raw_entries = i.get("entries") or []
+            entries = list(raw_entries) if isinstance(raw_entries, list | tuple) else []  # unknown: see plausible
+            max_entries = _number(i.get("maxEntries") or 0)
+            if max_entries is None:
+                yield r, "maxEntries is not known until apply, so the prefix-list limits cannot be checked"
+            elif not len(entries) <= max_entries <= aws.MAX_PREFIX_LIST_ENTRIES:
                 yield (
                     r,
                     f"prefix list needs entries ({len(entries)}) <= maxEntries ({max_entries}) <= {aws.MAX_PREFIX_LIST_ENTRIES}",
                 )
             if str(i.get("name", "")).startswith(aws.RESERVED_PREFIX_LIST_PREFIX):
                 yield r, "prefix list names may not start with com.amazonaws"
-            list_families = {ipaddress.ip_network(e["cidr"], strict=False).version for e in entries}
+            cidrs = [str(e.get("cidr")) if isinstance(e, Mapping) else str(e) for e in entries]
+            list_families = {n.version for c in cidrs if (n := _network(c)) is not None}
             if len(list_families) > 1:
                 yield r, "a prefix list holds one address family"
-            for e in entries:
-                yield from _aws_cidr(r, e["cidr"])
-                yield from _aws_text(r, str(e.get("description", "")))
+            for e, cidr in zip(entries, cidrs, strict=True):
+                yield from _aws_cidr(r, cidr)
+                yield from _aws_text(r, str(e.get("description", "")) if isinstance(e, Mapping) else "")
         elif r.type in (INGRESS_RULE, EGRESS_RULE):
             yield from _aws_text(r, str(i.get("description", "")))
             peers = [k for k in ("cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId") if i.get(k)]
@@ -207,7 +321,7 @@ def aws_limits(ctx: Context) -> Iterator[Finding]:
             weight = 1
             plist = ctx.index.ref(PREFIX_LIST, i.get("prefixListId"))
             if plist is not None:
-                weight = int(plist.inputs.get("maxEntries") or 1)
+                weight = _number(plist.inputs.get("maxEntries") or 1) or 1  # unknown: reported on the list
             families: tuple[int, ...] = (6,) if i.get("cidrIpv6") else (4,) if i.get("cidrIpv4") else (4, 6)
             if plist is not None:
                 families = (6,) if plist.inputs.get("addressFamily") == "IPv6" else (4,)
@@ -243,13 +357,20 @@ def azure_limits(ctx: Context) -> Iterator[Finding]:
     for r in ctx.resources:
         if r.type != NETWORK_SECURITY_GROUP:
             continue
-        rules = r.inputs.get("securityRules") or []
+        raw_rules = r.inputs.get("securityRules") or []
+        if not isinstance(raw_rules, list | tuple):
+            yield r, "securityRules are not known until apply, so the NSG's rules cannot be checked"
+            continue
+        rules = [rule for rule in raw_rules if isinstance(rule, Mapping)]
         if len(rules) > azure.MAX_RULES_PER_NSG:
             yield r, f"{len(rules)} rules exceed {azure.MAX_RULES_PER_NSG:,} per NSG"
         seen: dict[tuple[str, int], str] = {}
         for rule in rules:
             name = str(rule.get("name", ""))
-            priority = int(rule.get("priority", 0))
+            priority = _number(rule.get("priority", 0))
+            if priority is None:
+                yield r, f"rule {name}: priority not known until apply, so it cannot be checked"
+                continue
             if not azure.FIRST_PRIORITY <= priority <= azure.DENY_ALL_PRIORITY:
                 yield (
                     r,
@@ -265,12 +386,11 @@ def azure_limits(ctx: Context) -> Iterator[Finding]:
                 yield r, f"rule {name}: description longer than {azure.MAX_DESCRIPTION} characters"
             for side in ("source", "destination"):
                 prefixes = rule.get(f"{side}AddressPrefixes") or []
-                versions = {
-                    ipaddress.ip_network(p, strict=False).version for p in prefixes if not p[0].isalpha() and p != "*"
-                }
+                versions = {n.version for p in prefixes if (n := _network(p)) is not None}  # tags have no family
                 if len(versions) > 1:
                     yield r, f"rule {name}: mixes IPv4 and IPv6 {side} prefixes"
-                if len(rule.get(f"{side}ApplicationSecurityGroups") or []) > azure.MAX_ASGS_PER_RULE:
+                asgs = rule.get(f"{side}ApplicationSecurityGroups") or []
+                if isinstance(asgs, list | tuple) and len(asgs) > azure.MAX_ASGS_PER_RULE:
                     yield (
                         r,
                         (f"rule {name}: more than {azure.MAX_ASGS_PER_RULE} application security groups on the {side}"),
@@ -306,6 +426,12 @@ RULES: dict[str, Rule] = {
             internet_egress_opted_in,
         ),
         Rule(
+            "vendor-addresses-plausible",
+            "Vendor prefix lists and vendor-service rule prefixes hold only what the IP-set lock validation accepts: single addresses for DNS hosts, no wider than AWS publishes for ip-ranges services, public address space unless allowed, no retired address.",
+            "mandatory",
+            vendor_addresses_plausible,
+        ),
+        Rule(
             "aws-limits",
             "AWS hard limits: rule quota per group (prefix lists weighted), one peer per rule, canonical CIDRs, description alphabet, prefix-list limits, no inline rules.",
             "mandatory",
@@ -322,7 +448,6 @@ RULES: dict[str, Rule] = {
 
 
 def parse_levels(pairs: Mapping[str, str], where: str = "policy levels") -> dict[str, Level]:
-    from seawall.errors import UserError
 
     out: dict[str, Level] = {}
     for rule, level in pairs.items():
@@ -340,9 +465,15 @@ def check_resources(
     internet_egress: Iterable[str] = (),
     levels: Mapping[str, Level] | None = None,
     rules_per_security_group: int = aws.DEFAULT_RULES_PER_SECURITY_GROUP,
+    allow_private: Iterable[str] = (),
 ) -> list[Violation]:
-    """Every violation of every enabled rule, in a stable order."""
+    """Every violation of every enabled rule, in a stable order.
+
+    ``allow_private``: CIDRs outside public address space that vendor addresses may come from
+    (``seawall:allowPrivate``; the CrossGuard pack's ``allowPrivate``).
+    """
     index = ResourceIndex(resources)
+    views = tuple(rule_views(index))
     ctx = Context(
         index.resources,
         catalog,
@@ -350,7 +481,10 @@ def check_resources(
         rules_per_security_group,
         {e.id: e for _, e in catalog.entries()},
         index,
-        tuple(rule_views(index)),
+        views,
+        _allowed(allow_private),
+        tuple(vendor_addresses(index)),
+        _joint(views),
     )
     out = []
     for name, rule in RULES.items():
@@ -366,9 +500,60 @@ def _ports(v: RuleView) -> str:
     return port_text(v.first, v.last)
 
 
+def _number(value: Any) -> int | None:
+    """An integer input; None when it is not one (unknown until apply in a preview)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _network(text: Any) -> Network | None:
+    try:
+        return ipaddress.ip_network(str(text).strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def _allowed(texts: Iterable[str]) -> tuple[Network, ...]:
+    out = []
+    for text in texts:
+        try:
+            out.append(ipaddress.ip_network(str(text), strict=True))
+        except ValueError:
+            raise UserError("allowPrivate", f"{text!r} is not a network; valid: a CIDR such as 10.0.0.0/8") from None
+    return tuple(out)
+
+
+def _coverage(ipv4: Iterable[str], ipv6: Iterable[str]) -> str:
+    nets = {4: tuple(ipv4), 6: tuple(ipv6)}
+    wide = [f for f in (4, 6) if internet_equivalent(nets[f], f)] or [f for f in (4, 6) if nets[f]]
+    return " and ".join(coverage_text(nets[f], f) for f in wide)
+
+
+def _joint(views: Iterable[RuleView]) -> dict[int, str]:
+    """Rules that are the internet only together with their siblings, keyed by ``id()`` of the view."""
+    groups: dict[tuple[str, str, str, int, int], list[RuleView]] = {}
+    for v in views:
+        if not v.peer_internet and (v.ipv4 or v.ipv6):
+            groups.setdefault((v.role, v.direction, v.protocol, v.first, v.last), []).append(v)
+    out: dict[int, str] = {}
+    for (role, direction, protocol, first, last), members in groups.items():
+        ipv4 = [n for m in members for n in m.ipv4]
+        ipv6 = [n for m in members for n in m.ipv6]
+        wide = [f for f, nets in ((4, ipv4), (6, ipv6)) if internet_equivalent(nets, f)]
+        if len(members) < 2 or not wide:
+            continue
+        where = f"{protocol}/{port_text(first, last)} {'on' if direction == 'in' else 'from'} {role}"
+        text = f"; with the {len(members) - 1} other rule(s) for {where} it covers {_coverage(ipv4, ipv6)}"
+        for m in members:
+            if any(m.ipv4 if f == 4 else m.ipv6 for f in wide):
+                out[id(m)] = text
+    return out
+
+
 def parse_level_options(items: Iterable[str]) -> dict[str, str]:
     """``--level RULE=LEVEL`` options as a mapping (validated by :func:`parse_levels`)."""
-    from seawall.errors import UserError
 
     out = {}
     for item in items:
@@ -397,6 +582,11 @@ def check_stack(
     settings = compiled.config.settings
     levels = {**parse_levels(dict(settings.policy), "seawall:policy"), **parse_levels(overrides, "--level")}
     violations = check_resources(
-        resources, compiled.catalog, settings.internet_egress, levels, settings.quotas.aws.rules_per_security_group
+        resources,
+        compiled.catalog,
+        settings.internet_egress,
+        levels,
+        settings.quotas.aws.rules_per_security_group,
+        getattr(settings, "allow_private", ()),
     )
     return CheckResult(stack, violations)

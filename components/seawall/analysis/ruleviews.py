@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from seawall.aws.resources import aws_rule_views, aws_service_sets
-from seawall.azure.resources import azure_rule_views, azure_service_sets
-from seawall.registered import Resource, ResourceIndex, RuleView
+from seawall.aws.resources import aws_rule_views, aws_service_sets, aws_vendor_addresses
+from seawall.azure.resources import azure_rule_views, azure_service_sets, azure_vendor_addresses
+from seawall.registered import Resource, ResourceIndex, RuleView, VendorAddresses
 
 
 def rule_views(resources: Iterable[Resource] | ResourceIndex) -> list[RuleView]:
@@ -22,3 +22,9 @@ def service_sets(resources: Iterable[Resource] | ResourceIndex) -> dict[str, set
     for service, addresses in (*aws_service_sets(index), *azure_service_sets(index)):
         out.setdefault(service, set()).update(addresses)
     return out
+
+
+def vendor_addresses(resources: Iterable[Resource] | ResourceIndex) -> list[VendorAddresses]:
+    """Every vendor service's registered addresses: AWS prefix lists, Azure vendor-service rules."""
+    index = resources if isinstance(resources, ResourceIndex) else ResourceIndex(resources)
+    return [*aws_vendor_addresses(index), *azure_vendor_addresses(index)]

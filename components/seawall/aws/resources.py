@@ -7,11 +7,11 @@ from typing import Any
 
 from seawall.aws.limits import EGRESS_RULE, INGRESS_RULE, PREFIX_LIST, SECURITY_GROUP
 from seawall.netaddr import port_text
-from seawall.registered import Resource, ResourceIndex, RuleView
+from seawall.registered import FarSide, Resource, ResourceIndex, RuleView, VendorAddresses, far_side
 
 SERVICE_TAG = "seawall:service"
 ROLE_TAG = "seawall:role"
-EVERYWHERE = ("0.0.0.0/0", "::/0")
+PEER_KEYS = ("cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId")
 
 
 def aws_rule_views(index: ResourceIndex) -> Iterator[RuleView]:
@@ -22,13 +22,14 @@ def aws_rule_views(index: ResourceIndex) -> Iterator[RuleView]:
 
 def _view(r: Resource, index: ResourceIndex) -> RuleView:
     i = r.inputs
-    tags = i.get("tags") or {}
+    raw_tags = i.get("tags")
+    tags: Mapping[str, Any] = raw_tags if isinstance(raw_tags, Mapping) else {}
     ids_text = tags.get("seawall:entries")
-    raw_peer = i.get("cidrIpv4") or i.get("cidrIpv6") or i.get("prefixListId") or i.get("referencedSecurityGroupId")
-    everything = i.get("ipProtocol") in ("-1", "all") or i.get("fromPort") is None
-    first = 0 if everything else int(i["fromPort"])
-    last = 65535 if everything else int(i["toPort"] if i.get("toPort") is not None else first)
+    ports = _port_range(i)
+    everything = ports is None
+    first, last = ports or (0, 65535)
     role = tags.get(ROLE_TAG) or index.tag(SECURITY_GROUP, i.get("securityGroupId"), ROLE_TAG) or "?"
+    seen = _far_side(i, index)
     return RuleView(
         resource=r,
         label=r.name,
@@ -38,11 +39,51 @@ def _view(r: Resource, index: ResourceIndex) -> RuleView:
         first=first,
         last=last,
         ports="all" if everything else port_text(first, last),
-        peer_internet=raw_peer in EVERYWHERE,
+        peer_internet=seen.internet,
         peers=(_peer(i, index),),
         ids=tuple(ids_text.split()) if ids_text else None,
         product=tags.get("seawall:product"),
+        ipv4=seen.ipv4,
+        ipv6=seen.ipv6,
+        unlisted=seen.unlisted,
     )
+
+
+def _port_range(i: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(first, last); None for every port: protocol -1, no ports, or ports unknown until apply (the wider reading)."""
+    if i.get("ipProtocol") in ("-1", "all"):
+        return None
+    try:
+        first = int(i["fromPort"])
+        return first, int(i["toPort"]) if i.get("toPort") is not None else first
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _far_side(i: Mapping[str, Any], index: ResourceIndex) -> FarSide:
+    """What the cloud sees: the CIDR, or the entries of a seawall prefix list the rule references.
+
+    Every peer key present counts (AWS refuses a rule with two, and aws-limits reports it; until
+    then the wider reading is the safe one). A list or group outside the resources is unlisted.
+    """
+    networks: list[str] = []
+    unlisted: list[str] = []
+    for key in PEER_KEYS:
+        value = i.get(key)
+        if not value:
+            continue
+        if key.startswith("cidr"):
+            networks.append(str(value))
+        elif key == "prefixListId" and (plist := index.ref(PREFIX_LIST, value)) is not None:
+            entries = plist.inputs.get("entries")
+            if isinstance(entries, list | tuple):
+                networks += [str(e.get("cidr")) if isinstance(e, Mapping) else str(e) for e in entries]
+            else:  # not known until the list exists: nothing to judge it by
+                unlisted.append(str(value))
+        else:
+            role = index.tag(SECURITY_GROUP, value, ROLE_TAG) if key == "referencedSecurityGroupId" else None
+            unlisted.append(f"role:{role}" if role else str(value))
+    return far_side(networks, unlisted)
 
 
 def _peer(i: Mapping[str, Any], index: ResourceIndex) -> str:
@@ -55,6 +96,25 @@ def _peer(i: Mapping[str, Any], index: ResourceIndex) -> str:
         return f"service:{service.split('/')[-1]}" if service else str(i["prefixListId"])
     role = index.tag(SECURITY_GROUP, i.get("referencedSecurityGroupId"), ROLE_TAG)
     return f"role:{role}" if role else str(i.get("referencedSecurityGroupId"))
+
+
+def aws_vendor_addresses(index: ResourceIndex) -> Iterator[VendorAddresses]:
+    """Every prefix list tagged ``seawall:service`` (``product/service``), with its entries as written."""
+    for r in index.resources:
+        if r.type != PREFIX_LIST:
+            continue
+        tags = r.inputs.get("tags")
+        tag = tags.get(SERVICE_TAG) if isinstance(tags, Mapping) else None
+        if not tag:
+            continue
+        product, _, service = str(tag).rpartition("/")
+        entries = r.inputs.get("entries")
+        addresses = (
+            tuple(str(e.get("cidr")) if isinstance(e, Mapping) else str(e) for e in entries)
+            if isinstance(entries, list | tuple)
+            else None
+        )
+        yield VendorAddresses(r, r.name, product or None, service, addresses)
 
 
 def aws_service_sets(index: ResourceIndex) -> Iterator[tuple[str, set[str]]]:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from seawall.azure.limits import ANY_ADDRESS, APPLICATION_SECURITY_GROUP, NETWORK_SECURITY_GROUP
 from seawall.netaddr import parse_port_text
-from seawall.registered import ResourceIndex, RuleView, description_ids
+from seawall.registered import FarSide, ResourceIndex, RuleView, VendorAddresses, description_ids, far_side
 
 # The renderer names a vendor-service rule ``…-svc-<service>-ipv4|ipv6``.
 SERVICE_RULE = re.compile(r"-svc-(.+)-ipv[46]$")
 ROLE_TAG = "seawall:role"
+PRODUCT_TAG = "seawall:product"
+# The spellings of "every address" that are not CIDRs (Internet, *), in both families; service tags
+# are case-insensitive in Azure. 0.0.0.0/0 and ::/0 are read as the CIDRs they are.
+EVERY_TAG = frozenset(t.casefold() for t in ANY_ADDRESS if "/" not in t)
 
 
 def azure_rule_views(index: ResourceIndex) -> Iterator[RuleView]:
@@ -21,15 +24,18 @@ def azure_rule_views(index: ResourceIndex) -> Iterator[RuleView]:
     for r in index.resources:
         if r.type != NETWORK_SECURITY_GROUP:
             continue
-        tags = r.inputs.get("tags") or {}
-        for rule in r.inputs.get("securityRules") or []:
-            if rule.get("access") != "Allow":
+        raw_tags = r.inputs.get("tags")
+        tags: Mapping[str, Any] = raw_tags if isinstance(raw_tags, Mapping) else {}
+        for rule in _rules(r.inputs):
+            if str(rule.get("access", "")).casefold() == "deny":  # an access unknown until apply may allow
                 continue
             inbound = rule.get("direction") == "Inbound"
             side = "source" if inbound else "destination"
             prefixes = side_prefixes(rule, side)
+            peers = _peers(rule, side, prefixes, index)
+            seen = _far_side(prefixes, peers)
             for ports in port_ranges(rule):
-                first, last = parse_port_text(ports)
+                first, last = _port_range(ports)
                 yield RuleView(
                     resource=r,
                     label=f"{r.name}/{rule.get('name')}",
@@ -39,18 +45,34 @@ def azure_rule_views(index: ResourceIndex) -> Iterator[RuleView]:
                     first=first,
                     last=last,
                     ports=ports,
-                    peer_internet=any(p in ANY_ADDRESS or _is_everything(p) for p in prefixes),
-                    peers=_peers(rule, side, prefixes, index),
+                    peer_internet=seen.internet,
+                    peers=peers,
                     ids=description_ids(rule.get("description") or ""),
-                    product=tags.get("seawall:product"),
+                    product=tags.get(PRODUCT_TAG),
+                    ipv4=seen.ipv4,
+                    ipv6=seen.ipv6,
+                    unlisted=seen.unlisted,
                 )
+
+
+def _rules(inputs: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    rules = inputs.get("securityRules")
+    return [r for r in rules if isinstance(r, Mapping)] if isinstance(rules, list | tuple) else []
+
+
+def _port_range(ports: str) -> tuple[int, int]:
+    try:
+        return parse_port_text(ports)
+    except ValueError:  # unknown until apply: read as every port, the wider reading
+        return 0, 65535
 
 
 def side_prefixes(rule: Mapping[str, Any], side: str) -> list[str]:
     """A rule side's address prefixes (or service tag), whether written singly or as a list."""
     if rule.get(f"{side}AddressPrefix"):
         return [str(rule[f"{side}AddressPrefix"])]
-    return [str(p) for p in rule.get(f"{side}AddressPrefixes") or []]
+    value = rule.get(f"{side}AddressPrefixes") or []
+    return [value] if isinstance(value, str) else [str(p) for p in value]  # a str: a value unknown in a preview
 
 
 def port_ranges(rule: Mapping[str, Any]) -> list[str]:
@@ -63,18 +85,37 @@ def _peers(rule: Mapping[str, Any], side: str, prefixes: list[str], index: Resou
     match = SERVICE_RULE.search(str(rule.get("name", "")))
     if match:
         return (f"service:{match.group(1)}",)
-    roles = [
-        f"role:{index.tag(APPLICATION_SECURITY_GROUP, a.get('id'), ROLE_TAG) or a.get('id')}"
-        for a in rule.get(f"{side}ApplicationSecurityGroups") or []
-    ]
+    asgs = rule.get(f"{side}ApplicationSecurityGroups") or []
+    ids = [a.get("id") if isinstance(a, Mapping) else a for a in ([asgs] if isinstance(asgs, str) else asgs)]
+    roles = [f"role:{index.tag(APPLICATION_SECURITY_GROUP, i, ROLE_TAG) or i}" for i in ids]
     return (*prefixes, *roles)
 
 
-def _is_everything(prefix: str) -> bool:
-    try:
-        return ipaddress.ip_network(prefix, strict=False).prefixlen == 0
-    except ValueError:
-        return False
+def _far_side(prefixes: list[str], peers: tuple[str, ...]) -> FarSide:
+    """The rule side's prefixes per family; ``Internet``/``*`` as every address; other tags and ASGs unlisted."""
+    networks: list[str] = []
+    unlisted = [p for p in peers if p.startswith("role:")]
+    for prefix in prefixes:
+        if prefix.strip().casefold() in EVERY_TAG:
+            networks += ["0.0.0.0/0", "::/0"]
+        else:
+            networks.append(prefix)  # a tag such as VirtualNetwork does not parse and is unlisted
+    return far_side(networks, unlisted)
+
+
+def azure_vendor_addresses(index: ResourceIndex) -> Iterator[VendorAddresses]:
+    """Every vendor-service rule (``…-svc-<service>-ipv4|ipv6``) with its prefixes; the product from the NSG's tag."""
+    for r in index.resources:
+        if r.type != NETWORK_SECURITY_GROUP:
+            continue
+        tags = r.inputs.get("tags")
+        product = tags.get(PRODUCT_TAG) if isinstance(tags, Mapping) else None
+        for rule in _rules(r.inputs):
+            match = SERVICE_RULE.search(str(rule.get("name", "")))
+            if match and str(rule.get("access", "")).casefold() != "deny":
+                side = "source" if rule.get("direction") == "Inbound" else "destination"
+                label = f"{r.name}/{rule.get('name')}"
+                yield VendorAddresses(r, label, product, match.group(1), tuple(side_prefixes(rule, side)))
 
 
 def azure_service_sets(index: ResourceIndex) -> Iterator[tuple[str, set[str]]]:
