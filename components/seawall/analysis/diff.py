@@ -3,23 +3,35 @@
 Flows opened and closed (role, direction, protocol, ports, peer, catalogue ids),
 IP-set changes per vendor service, resources the change would replace, and, at
 the top, every **broadening**: anything that lets more sources or destinations
-through (a new flow, a wider CIDR, a new vendor address).
+through (a new flow, a wider CIDR, a new vendor address). A broadening whose
+addresses add up to internet-equivalent (netaddr's share) is called the whole
+internet, however it is spelled.
+
+A plan file is input, not truth: :func:`read_plan` checks it against the shape
+``seawall plan`` writes, including every value the diff reads, so a malformed
+file is one line naming the file and the first thing wrong, never a traceback.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from seawall.analysis.ruleviews import rule_views, service_sets
-from seawall.aws.limits import EGRESS_RULE, INGRESS_RULE, PREFIX_LIST, SECURITY_GROUP
-from seawall.azure.limits import APPLICATION_SECURITY_GROUP, NETWORK_SECURITY_GROUP
+from seawall.aws.limits import EGRESS_RULE, INGRESS_RULE, LEGACY_RULE, PREFIX_LIST, SECURITY_GROUP
+from seawall.azure.limits import (
+    ANY_ADDRESS,
+    APPLICATION_SECURITY_GROUP,
+    NETWORK_SECURITY_GROUP,
+    STANDALONE_SECURITY_RULE,
+)
 from seawall.errors import UserError
-from seawall.netaddr import network_key
+from seawall.netaddr import Network, coverage_text, internet_equivalent, network_key, union_size
 from seawall.registered import Resource, ResourceIndex
 
 # Inputs whose change makes the provider replace the resource rather than update it.
@@ -44,6 +56,14 @@ REPLACE_ON: dict[str, dict[str, str]] = {
     },
 }
 
+# How a flow's peer literally says "every address" (the wording reviewers already know).
+EVERYONE = ("0.0.0.0/0", "::/0", "Internet", "*")
+# Azure service tags are case-insensitive; any spelling of these is every address of both families.
+_EVERY_TAG = frozenset(t.casefold() for t in ANY_ADDRESS if "/" not in t)
+_WHOLE = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
+# A broadening line lists this many peers or addresses, then says how many more (the tables list them all).
+LISTED = 4
+
 
 @dataclass(frozen=True, order=True)
 class FlowKey:
@@ -58,6 +78,11 @@ class FlowKey:
             return f"{self.protocol}/{self.ports} on {self.role} from {self.peer}"
         return f"{self.protocol}/{self.ports} from {self.role} to {self.peer}"
 
+    @property
+    def group(self) -> tuple[str, str, str, str]:
+        """The rule a peer belongs to: role, direction, protocol, ports."""
+        return (self.role, self.direction, self.protocol, self.ports)
+
 
 @dataclass(frozen=True)
 class PlanDiff:
@@ -67,10 +92,26 @@ class PlanDiff:
     ipsets: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]  # service -> (added, removed)
     replaced: list[tuple[str, str, str]]  # (type, name, why)
     broadening: list[str]
+    base_stack: str = ""
+    head_stack: str = ""
+    base_cloud: str | None = None  # aws | azure | aws+azure; None for a plan without cloud resources
+    head_cloud: str | None = None
 
     @property
     def changed(self) -> bool:
         return bool(self.opened or self.closed or self.ipsets or self.replaced)
+
+    @property
+    def mismatch(self) -> str | None:
+        """One line when base and head are different stacks or clouds (compared only when asked explicitly)."""
+        clouds_differ = None not in (self.base_cloud, self.head_cloud) and self.base_cloud != self.head_cloud
+        if self.base_stack == self.head_stack and not clouds_differ:
+            return None
+        what = "different stacks" if self.base_stack != self.head_stack else "plans for different clouds"
+        return (
+            f"base {self.base_stack} ({self.base_cloud or 'no cloud resources'}) and head {self.head_stack} "
+            f"({self.head_cloud or 'no cloud resources'}) are {what}, compared anyway (--allow-different-stacks)"
+        )
 
 
 class _Plan:
@@ -78,6 +119,7 @@ class _Plan:
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.stack = str(data.get("stack", ""))
+        self.cloud = plan_cloud(data)
         self.index = ResourceIndex(Resource.from_json(r) for r in data.get("resources", []))
         self.resources: dict[tuple[str, str], Mapping[str, Any]] = {
             (r.type, r.name): r.inputs for r in self.index.resources
@@ -119,26 +161,40 @@ def diff_plans(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:
         for field_name, why in REPLACE_ON.get(key[0], {}).items():
             if a.resources[key].get(field_name) != b.resources[key].get(field_name):
                 replaced.append((key[0], key[1], f"{field_name} changes ({why})"))
-    return PlanDiff(b.stack or a.stack, opened, closed, ipsets, replaced, _broadening(opened, closed, ipsets, fa))
+    broadening = _flow_broadening(opened, closed, fa, fb) + _ipset_broadening(ipsets, sa, sb)
+    return PlanDiff(
+        b.stack or a.stack, opened, closed, ipsets, replaced, broadening, a.stack, b.stack, a.cloud, b.cloud
+    )
 
 
-def _broadening(
+def _flow_broadening(
     opened: Mapping[FlowKey, tuple[str, ...]],
     closed: Mapping[FlowKey, tuple[str, ...]],
-    ipsets: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]],
     before: Mapping[FlowKey, tuple[str, ...]],
+    after: Mapping[FlowKey, tuple[str, ...]],
 ) -> list[str]:
+    # Peers of one rule that add up to the internet get one line for the lot, where the first of them sorts.
+    together: dict[FlowKey, str] = {}
+    covered: set[FlowKey] = set()
+    for group in sorted({k.group for k in opened}):
+        new = [k for k in sorted(opened) if k.group == group]
+        for version in (4, 6):
+            if any(_everything(k.peer, version) for k in new):
+                continue  # a literal 0.0.0.0/0 or Internet already reads as the whole internet
+            members = [k for k in new if _networks([k.peer], version)]
+            line = _together(members, version, closed, before, after)
+            if line:
+                together[members[0]] = line
+                covered.update(members)
     out = []
     for key, ids in sorted(opened.items()):
-        cite = f" [{', '.join(ids)}]" if ids else " [no catalogue id]"
-        narrower = [
-            c
-            for c in closed
-            if (c.role, c.direction, c.protocol, c.ports) == (key.role, key.direction, key.protocol, key.ports)
-            and _within(c.peer, key.peer)
-        ]
-        everyone = key.peer in ("0.0.0.0/0", "::/0", "Internet", "*")
-        if everyone:
+        if key in together:
+            out.append(together[key])
+        if key in covered:
+            continue
+        cite = _cite(ids)
+        narrower = [c for c in closed if c.group == key.group and _within(c.peer, key.peer)]
+        if key.peer in EVERYONE or _everything(key.peer, 4) or _everything(key.peer, 6):
             verb = "opens" if key.direction == "in" else "opens egress"
             was = f", widening {narrower[0].peer}" if narrower else ""
             out.append(f"{verb} {key.sentence()} (the whole internet){was}{cite}")
@@ -146,10 +202,102 @@ def _broadening(
             out.append(f"widens {key.protocol}/{key.ports} on {key.role} from {narrower[0].peer} to {key.peer}{cite}")
         else:
             out.append(f"opens {key.sentence()}{cite}")
+    return out
+
+
+def _together(
+    members: list[FlowKey],
+    version: int,
+    closed: Mapping[FlowKey, tuple[str, ...]],
+    before: Mapping[FlowKey, tuple[str, ...]],
+    after: Mapping[FlowKey, tuple[str, ...]],
+) -> str | None:
+    """The line for opened peers of one rule and family that reach internet-equivalent, or None."""
+    if not members:
+        return None
+    group = members[0].group
+    new = _networks((k.peer for k in members), version)
+    head = _networks((k.peer for k in after if k.group == group), version)
+    base = _networks((k.peer for k in before if k.group == group), version)
+    if internet_equivalent(new, version):
+        how = f"{'together they cover' if len(members) > 1 else 'it covers'} {coverage_text(new, version)}"
+    elif internet_equivalent(head, version) and not internet_equivalent(base, version):
+        how = f"with the rules already open they cover {coverage_text(head, version)}"
+    else:
+        return None
+    size = union_size(head, version)
+    widened = sorted(  # closed peers of the rule that the new union takes in
+        (
+            c.peer
+            for c in closed
+            if c.group == group and any(union_size([*head, n], version) == size for n in _networks([c.peer], version))
+        ),
+        key=_net_key,
+    )
+    ids = sorted({i for k in members for i in (after.get(k) or ())})
+    verb = "opens" if group[1] == "in" else "opens egress"
+    sentence = FlowKey(*group, _listed(sorted((k.peer for k in members), key=_net_key))).sentence()
+    was = f", widening {_listed(widened)}" if widened else ""
+    return f"{verb} {sentence} (the whole internet: {how}){was}{_cite(tuple(ids))}"
+
+
+def _ipset_broadening(
+    ipsets: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]],
+    before: Mapping[str, set[str]],
+    after: Mapping[str, set[str]],
+) -> list[str]:
+    out = []
     for service, (added, _) in ipsets.items():
-        if added:
+        if not added:
+            continue
+        reached = []
+        for version in (4, 6):
+            new = _networks(added, version)
+            head = _networks(after.get(service, ()), version)
+            if not new:
+                continue
+            if internet_equivalent(new, version):
+                reached.append(
+                    f"{'together they cover' if len(new) > 1 else 'it covers'} {coverage_text(new, version)}"
+                )
+            elif internet_equivalent(head, version) and not internet_equivalent(
+                _networks(before.get(service, ()), version), version
+            ):
+                reached.append(f"with its addresses already listed it covers {coverage_text(head, version)}")
+        if reached:
+            out.append(f"adds {_listed(added)} to vendor service {service} (the whole internet: {'; '.join(reached)})")
+        else:
             out.append(f"adds {', '.join(added)} to vendor service {service}")
     return out
+
+
+def _cite(ids: tuple[str, ...]) -> str:
+    return f" [{', '.join(ids)}]" if ids else " [no catalogue id]"
+
+
+def _listed(items: list[str] | tuple[str, ...]) -> str:
+    shown = ", ".join(items[:LISTED])
+    return shown if len(items) <= LISTED else f"{shown} and {len(items) - LISTED} more"
+
+
+def _networks(peers: Iterable[str], version: int) -> list[Network]:
+    """The peers' networks of one family; a tag meaning every address is that family's /0, other peers nothing."""
+    out: list[Network] = []
+    for peer in peers:
+        if peer.casefold() in _EVERY_TAG:
+            out.append(_WHOLE[version])
+            continue
+        try:
+            net = ipaddress.ip_network(peer, strict=False)
+        except ValueError:
+            continue  # role:, service:, a security group, a service tag: not an address list
+        if net.version == version:
+            out.append(net)
+    return out
+
+
+def _everything(peer: str, version: int) -> bool:
+    return any(n.prefixlen == 0 for n in _networks([peer], version))
 
 
 def _within(inner: str, outer: str) -> bool:
@@ -160,12 +308,355 @@ def _within(inner: str, outer: str) -> bool:
     return a.version == b.version and a != b and a.subnet_of(b)  # type: ignore[arg-type]
 
 
+# --- Reading a plan file ---------------------------------------------------------------------------
+
+# A seawall plan is kilobytes; a file this large is not one, and is refused before it is read whole.
+MAX_PLAN_BYTES = 64 * 2**20
+PLAN = "the output of seawall plan --format json"
+PLAN_KEYS = ("stack", "resources", "outputs", "warnings")
+RESOURCE_KEYS = ("type", "name", "urn", "inputs")
+WARNING_KEYS = ("role", "entry", "kind", "text")
+# Pulumi's stack names (letters, digits, - _ .), optionally qualified as org/project/stack.
+STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+){0,2}$")
+CLOUDS = (("aws:", "aws"), ("azure-native:", "azure"), ("azure:", "azure"))
+# Rule resources the diff does not read: a plan holding one would hide its rules from the review.
+UNREAD_RULES = {
+    LEGACY_RULE: f"{INGRESS_RULE} and {EGRESS_RULE} resources",
+    STANDALONE_SECURITY_RULE: f"securityRules inline in the {NETWORK_SECURITY_GROUP}",
+}
+AWS_PEERS = ("cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId")
+AWS_PROTOCOLS = ("tcp", "udp", "icmp", "icmpv6", "-1", "all")
+AZURE_PROTOCOLS = ("Tcp", "Udp", "Icmp", "Esp", "Ah", "*")
+AZURE_TAG = re.compile(r"^[A-Za-z][A-Za-z0-9.]*$")
+PORT_TEXT = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
+
+
 def read_plan(path: Path) -> dict[str, Any]:
-    """A ``seawall plan --format json`` file; anything else is a one-line error."""
+    """A ``seawall plan --format json`` file; anything else is a one-line error naming the file and what is wrong."""
+    where = str(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(str(path), f"not a seawall plan JSON ({exc.__class__.__name__}: {exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("resources"), list):
-        raise UserError(str(path), "not a seawall plan JSON; valid: the output of seawall plan --format json")
-    return data
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_PLAN_BYTES + 1)
+    except OSError as exc:
+        raise UserError(where, f"cannot read the plan ({exc.strerror or exc}); valid: a file holding {PLAN}") from None
+    if len(raw) > MAX_PLAN_BYTES:
+        raise UserError(where, f"larger than {MAX_PLAN_BYTES // 2**20} MiB, not a seawall plan; valid: {PLAN}")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        byte = raw[min(exc.start, len(raw) - 1)]
+        raise UserError(where, f"not UTF-8 text (byte 0x{byte:02x} at offset {exc.start}); valid: {PLAN}") from None
+    if not text.strip():
+        raise UserError(where, f"empty file; valid: {PLAN}")
+    return _check_plan(_parse_json(text, where), where)
+
+
+class _Duplicates(dict[str, Any]):
+    """A JSON object that repeated a key (the later value won); reported with its path by the check."""
+
+    duplicate = ""
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    marked, seen = _Duplicates(out), set()
+    for key, _ in pairs:
+        if key in seen:
+            marked.duplicate = key
+            break
+        seen.add(key)
+    return marked
+
+
+def _constant(name: str) -> NoReturn:
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _parse_json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+    except json.JSONDecodeError as exc:
+        at = f"{where}:{exc.lineno}:{exc.colno}"
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            raise UserError(
+                at, f"the JSON ends early (a truncated file?); valid: the complete {PLAN.removeprefix('the ')}"
+            ) from None
+        raise UserError(at, f"not valid JSON ({exc.msg}); valid: {PLAN}") from None
+    except RecursionError:
+        raise UserError(where, f"not valid JSON for seawall (nested too deeply); valid: {PLAN}") from None
+    except _NotJson as exc:
+        raise UserError(where, f"not valid JSON ({exc}); valid: {PLAN}") from None
+    except ValueError:  # Python refuses to convert an integer of thousands of digits
+        raise UserError(where, f"not valid JSON for seawall (a number too long to read); valid: {PLAN}") from None
+
+
+def plan_cloud(data: Mapping[str, Any]) -> str | None:
+    """``aws``, ``azure`` (or ``aws+azure``) from the plan's resource types; None when it has no cloud resource."""
+    found: set[str] = set()
+    for r in data.get("resources") or []:
+        kind = r.get("type") if isinstance(r, Mapping) else None
+        found.update(cloud for prefix, cloud in CLOUDS if isinstance(kind, str) and kind.startswith(prefix))
+    return "+".join(sorted(found)) or None
+
+
+def check_comparable(
+    base_path: Path, base: Mapping[str, Any], head_path: Path, head: Mapping[str, Any], allow_different: bool
+) -> None:
+    """Refuse to compare plans of different stacks or clouds unless asked: the diff would be noise, not a review."""
+    if allow_different:
+        return
+    if base.get("stack") != head.get("stack"):
+        raise UserError(
+            str(head_path),
+            f"stack {head.get('stack')!r} is not the stack of {base_path} ({base.get('stack')!r}); valid: two plans "
+            "of the same stack, or --allow-different-stacks to compare them anyway",
+        )
+    base_cloud, head_cloud = plan_cloud(base), plan_cloud(head)
+    if base_cloud and head_cloud and base_cloud != head_cloud:
+        raise UserError(
+            str(head_path),
+            f"a plan for {head_cloud} but {base_path} is a plan for {base_cloud} (told by the resource types); "
+            "valid: two plans of the same cloud, or --allow-different-stacks to compare them anyway",
+        )
+
+
+class _Checker:
+    """The first place a plan's JSON departs from what ``seawall plan`` writes, as a UserError."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def fail(self, at: str, message: str) -> NoReturn:
+        raise UserError(self.where, f"{at}: {message}" if at else message)
+
+    def obj(self, value: Any, at: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            self.fail(at, "expected an object")
+        return value
+
+    def items(self, value: Any, at: str) -> list[Any]:
+        if not isinstance(value, list):
+            self.fail(at, "expected a list")
+        return value
+
+    def text(self, value: Any, at: str) -> str:
+        if not isinstance(value, str) or not value:
+            self.fail(at, "expected a non-empty string" if isinstance(value, str) else "expected a string")
+        return value
+
+    def field(self, data: Mapping[str, Any], key: str, at: str) -> str:
+        """A required non-empty string."""
+        if key not in data:
+            self.fail(_key(at, key), "missing")
+        return self.text(data[key], _key(at, key))
+
+    def opt_text(self, data: Mapping[str, Any], key: str, at: str) -> None:
+        if key in data and not isinstance(data[key], str):
+            self.fail(_key(at, key), "expected a string")
+
+    def choice(self, data: Mapping[str, Any], key: str, at: str, valid: tuple[str, ...]) -> str:
+        if key not in data:
+            self.fail(_key(at, key), f"missing; valid: {', '.join(valid)}")
+        value = data[key]
+        if value not in valid:
+            self.fail(_key(at, key), f"{_shown(value)} is not one of {', '.join(valid)}")
+        return str(value)
+
+    def known_keys(self, data: Mapping[str, Any], at: str, valid: tuple[str, ...]) -> None:
+        for key in data:
+            if key not in valid:
+                self.fail(at, f"unknown key {key!r}; valid: {', '.join(valid)}")
+
+    def cidr(self, value: Any, at: str, version: int | None = None, valid: str = "a CIDR such as 192.0.2.0/24") -> None:
+        text = self.text(value, at)
+        try:
+            net = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            self.fail(at, f"{_shown(text)} is not an address or CIDR; valid: {valid}")
+        if version is not None and net.version != version:
+            self.fail(at, f"{text} is an IPv{net.version} network; valid: an IPv{version} CIDR")
+        if str(net) != text:  # one spelling per network, or the same peer would diff against itself
+            self.fail(at, f"{text!r} is not a canonical CIDR; valid: {net}")
+
+    def port(self, value: Any, at: str, lowest: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(at, f"{_shown(value)} is not a port number; valid: an integer {lowest}–65535")
+        if not lowest <= value <= 65535:
+            self.fail(at, f"port {value} is out of range; valid: {lowest}–65535")
+        return value
+
+    def port_text(self, value: Any, at: str) -> None:
+        valid = "valid: a port 0–65535, a range such as 10024-10026, or *"
+        text = self.text(value, at)
+        match = PORT_TEXT.match(text)
+        if text == "*":
+            return
+        if not match:
+            self.fail(at, f"{_shown(text)} is not a port or port range; {valid}")
+        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+        if last > 65535 or first > last:
+            self.fail(at, f"{text} is not a port range; {valid}")
+
+
+def _key(at: str, key: str) -> str:
+    return f"{at}.{key}" if at else key
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_plan(data: Any, where: str) -> dict[str, Any]:
+    check = _Checker(where)
+    if not isinstance(data, Mapping) or not ({"stack", "resources"} & data.keys()):
+        check.fail("", f"not a seawall plan JSON (no stack and resources); valid: {PLAN}")
+    _check_duplicates(data, check)
+    check.known_keys(data, "", PLAN_KEYS)
+    for key in ("stack", "resources"):
+        if key not in data:
+            check.fail(key, f"missing; valid: a seawall plan has {', '.join(PLAN_KEYS[:-1])} and {PLAN_KEYS[-1]}")
+    stack = check.field(data, "stack", "")
+    if not STACK_NAME.match(stack):
+        check.fail("stack", f"{_shown(stack)} is not a stack name; valid: letters, digits, -, _ and .")
+    # outputs and warnings are optional: a preview of a new stack starts from {"stack": ..., "resources": []}
+    if "outputs" in data:
+        check.obj(data["outputs"], "outputs")
+    for n, warning in enumerate(check.items(data.get("warnings", []), "warnings")):
+        at = f"warnings[{n}]"
+        check.known_keys(check.obj(warning, at), at, WARNING_KEYS)
+        for key in WARNING_KEYS:
+            check.opt_text(warning, key, at)
+    first: dict[tuple[str, str], int] = {}
+    for n, resource in enumerate(check.items(data["resources"], "resources")):
+        at = f"resources[{n}]"
+        check.obj(resource, at)
+        check.known_keys(resource, at, RESOURCE_KEYS)
+        for key in RESOURCE_KEYS:
+            if key not in resource:
+                check.fail(_key(at, key), "missing")
+        kind, name = check.field(resource, "type", at), check.field(resource, "name", at)
+        if not isinstance(resource["urn"], str):
+            check.fail(f"{at}.urn", "expected a string")
+        if (kind, name) in first:
+            check.fail(at, f"a second {kind} named {name!r} (the first is resources[{first[kind, name]}])")
+        first[kind, name] = n
+        if kind in UNREAD_RULES:
+            check.fail(
+                f"{at}.type",
+                f"{kind} rules are not read by seawall diff, so their changes would not be shown; "
+                f"valid: {UNREAD_RULES[kind]}, as seawall plan writes",
+            )
+        _check_inputs(check, kind, check.obj(resource["inputs"], f"{at}.inputs"), f"{at}.inputs")
+    return dict(data)
+
+
+def _check_duplicates(data: Any, check: _Checker) -> None:
+    """The first object (in file order) that repeats a key; iterative, as the JSON may be deeply nested."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, at = stack.pop()
+        if isinstance(value, _Duplicates) and value.duplicate:
+            check.fail(at, f"key {value.duplicate!r} appears twice; valid: each key once")
+        if isinstance(value, Mapping):
+            stack.extend((v, _key(at, k)) for k, v in reversed(list(value.items())))
+        elif isinstance(value, list):
+            stack.extend((v, f"{at}[{i}]") for i, v in reversed(list(enumerate(value))))
+
+
+def _check_inputs(check: _Checker, kind: str, inputs: Mapping[str, Any], at: str) -> None:
+    """The inputs the diff reads, for the resource types it reads; other resources only need an object."""
+    if "tags" in inputs:
+        for key, value in check.obj(inputs["tags"], f"{at}.tags").items():
+            if not isinstance(value, str):
+                check.fail(f"{at}.tags.{key}", "expected a string")
+    if kind in (INGRESS_RULE, EGRESS_RULE):
+        _check_aws_rule(check, inputs, at)
+    elif kind == PREFIX_LIST:
+        family = None
+        if "addressFamily" in inputs:
+            family = 4 if check.choice(inputs, "addressFamily", at, ("IPv4", "IPv6")) == "IPv4" else 6
+        for n, entry in enumerate(check.items(inputs.get("entries", []), f"{at}.entries")):
+            entry_at = f"{at}.entries[{n}]"
+            check.obj(entry, entry_at)
+            if "cidr" not in entry:
+                check.fail(f"{entry_at}.cidr", "missing")
+            check.cidr(entry["cidr"], f"{entry_at}.cidr", family)
+            check.opt_text(entry, "description", entry_at)
+    elif kind == SECURITY_GROUP:
+        for key in ("ingress", "egress"):
+            if inputs.get(key):  # inline rules would be invisible to the diff
+                check.fail(
+                    f"{at}.{key}",
+                    f"inline {key} rules are not read by seawall diff; valid: {INGRESS_RULE} and {EGRESS_RULE} "
+                    "resources, as seawall plan writes",
+                )
+    elif kind == NETWORK_SECURITY_GROUP:
+        for n, rule in enumerate(check.items(inputs.get("securityRules", []), f"{at}.securityRules")):
+            _check_nsg_rule(check, check.obj(rule, f"{at}.securityRules[{n}]"), f"{at}.securityRules[{n}]")
+
+
+def _check_aws_rule(check: _Checker, inputs: Mapping[str, Any], at: str) -> None:
+    protocol = check.field(inputs, "ipProtocol", at)
+    if protocol not in AWS_PROTOCOLS and not (protocol.isdigit() and int(protocol) <= 255):
+        check.fail(f"{at}.ipProtocol", f"{_shown(protocol)} is not a protocol; valid: {', '.join(AWS_PROTOCOLS)}")
+    lowest = 0 if protocol in ("tcp", "udp") else -1  # ICMP uses -1 for "any type"
+    ports = [
+        check.port(inputs[key], f"{at}.{key}", lowest) for key in ("fromPort", "toPort") if inputs.get(key) is not None
+    ]
+    if inputs.get("toPort") is not None and inputs.get("fromPort") is None:
+        check.fail(f"{at}.fromPort", "missing while toPort is set; valid: both, or neither for every port")
+    if len(ports) == 2 and ports[1] < ports[0]:
+        check.fail(f"{at}.toPort", f"{ports[1]} is below fromPort {ports[0]}; valid: toPort ≥ fromPort")
+    peers = [key for key in AWS_PEERS if inputs.get(key) not in (None, "")]
+    if len(peers) != 1:
+        found = f"{' and '.join(peers)} are both set" if peers else "no peer"
+        check.fail(at, f"{found}; valid: exactly one of {', '.join(AWS_PEERS)}")
+    peer = peers[0]
+    if peer.startswith("cidr"):
+        check.cidr(inputs[peer], f"{at}.{peer}", 4 if peer == "cidrIpv4" else 6)
+    else:
+        check.text(inputs[peer], f"{at}.{peer}")
+    for key in ("securityGroupId", "description"):
+        check.opt_text(inputs, key, at)
+
+
+def _check_nsg_rule(check: _Checker, rule: Mapping[str, Any], at: str) -> None:
+    check.field(rule, "name", at)
+    check.choice(rule, "access", at, ("Allow", "Deny"))
+    check.choice(rule, "direction", at, ("Inbound", "Outbound"))
+    check.choice(rule, "protocol", at, AZURE_PROTOCOLS)
+    check.opt_text(rule, "description", at)
+    if "priority" in rule:
+        priority = rule["priority"]
+        if isinstance(priority, bool) or not isinstance(priority, int) or not 100 <= priority <= 4096:
+            check.fail(f"{at}.priority", f"{_shown(priority)} is not a priority; valid: an integer 100–4096")
+    for side in ("source", "destination"):
+        single, plural, asgs = f"{side}AddressPrefix", f"{side}AddressPrefixes", f"{side}ApplicationSecurityGroups"
+        if rule.get(single) is not None and rule.get(plural):
+            check.fail(at, f"{single} and {plural} are both set; valid: one of them")
+        prefixes = [] if rule.get(single) is None else [(rule[single], f"{at}.{single}")]
+        prefixes += [
+            (p, f"{at}.{plural}[{n}]") for n, p in enumerate(check.items(rule.get(plural, []), f"{at}.{plural}"))
+        ]
+        for value, value_at in prefixes:
+            if not (isinstance(value, str) and (value == "*" or AZURE_TAG.match(value))):
+                check.cidr(value, value_at, valid="a CIDR such as 192.0.2.0/24, * or a service tag such as Internet")
+        groups = check.items(rule.get(asgs, []), f"{at}.{asgs}")
+        for n, group in enumerate(groups):
+            check.field(check.obj(group, f"{at}.{asgs}[{n}]"), "id", f"{at}.{asgs}[{n}]")
+        if not prefixes and not groups:  # the diff would see no peer, and the rule would vanish from it
+            check.fail(at, f"no {side}; valid: {single}, {plural} or {asgs}")
+        range_, ranges = f"{side}PortRange", f"{side}PortRanges"
+        if rule.get(range_) is not None and rule.get(ranges):
+            check.fail(at, f"{range_} and {ranges} are both set; valid: one of them")
+        if rule.get(range_) is not None:
+            check.port_text(rule[range_], f"{at}.{range_}")
+        for n, value in enumerate(check.items(rule.get(ranges, []), f"{at}.{ranges}")):
+            check.port_text(value, f"{at}.{ranges}[{n}]")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from seawall.analysis.diff import diff_plans, read_plan
+from seawall.analysis.diff import check_comparable, diff_plans, read_plan
 from seawall.cli.common import app, user_errors, write_json, write_lines
 from seawall.report.diff import diff_json, diff_markdown, diff_text
 
@@ -33,10 +33,18 @@ def diff_command(
     fail_on: Annotated[
         FailOn | None, typer.Option("--fail-on", help="Exit 3 on any broadening, or on any change.")
     ] = None,
+    allow_different_stacks: Annotated[
+        bool,
+        typer.Option(
+            "--allow-different-stacks",
+            help="Compare plans of different stacks or clouds (refused otherwise); the output says so at the top.",
+        ),
+    ] = False,
 ) -> None:
     """Which flows a change opens or closes, IP-set changes, replacements, and broadening first.
 
-    Exit 0: no change. 1: changes. 3: --fail-on matched. 2: bad input.
+    Exit 0: no change. 1: changes. 3: --fail-on matched. 2: bad input (a file that is not a
+    seawall plan, or plans of different stacks or clouds without --allow-different-stacks).
 
     \b
     Example:
@@ -44,7 +52,9 @@ def diff_command(
       seawall diff base.json head.json --fail-on broadening
     """
     with user_errors():
-        result = diff_plans(read_plan(base), read_plan(head))
+        base_plan, head_plan = read_plan(base), read_plan(head)
+        check_comparable(base, base_plan, head, head_plan, allow_different_stacks)
+        result = diff_plans(base_plan, head_plan)
         if fmt is DiffFormat.json:
             write_json(diff_json(result))
         elif fmt is DiffFormat.markdown:

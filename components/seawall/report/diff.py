@@ -24,7 +24,10 @@ def diff_json(d: PlanDiff) -> dict[str, Any]:
         ]
 
     return {
+        "mismatch": d.mismatch,  # first: a tool must not miss that two different stacks were compared
         "stack": d.stack,
+        "base_stack": d.base_stack,
+        "head_stack": d.head_stack,
         "changed": d.changed,
         "broadening": d.broadening,
         "opened": flows(d.opened),
@@ -35,7 +38,10 @@ def diff_json(d: PlanDiff) -> dict[str, Any]:
 
 
 def diff_markdown(d: PlanDiff) -> str:
-    lines = [f"### seawall diff: `{d.stack}`", ""]
+    title = f"`{d.base_stack}` → `{d.head_stack}`" if d.base_stack != d.head_stack else f"`{d.stack}`"
+    lines = [f"### seawall diff: {title}", ""]
+    if d.mismatch:
+        lines += ["> [!WARNING]", f"> {_cell(d.mismatch[0].upper() + d.mismatch[1:])}", ""]
     if not d.changed:
         return "\n".join([*lines, "No firewall change.", ""])
     if d.broadening:
@@ -48,13 +54,13 @@ def diff_markdown(d: PlanDiff) -> str:
             for k, ids in sorted(items.items()):
                 cited = ", ".join(f"`{i}`" for i in ids) or "none"
                 lines.append(
-                    f"| **{label}** | {k.direction} | {k.role} | {k.protocol} | {k.ports} | {_cell(k.peer)} | {cited} |"
+                    f"| **{label}** | {k.direction} | {_cell(k.role)} | {k.protocol} | {k.ports} | {_cell(k.peer)} | {cited} |"
                 )
         lines.append("")
     if d.ipsets:
         lines += ["**Vendor IP sets**", "", "| service | added | removed |", "|---|---|---|"]
         for service, (added, removed) in d.ipsets.items():
-            lines.append(f"| {service} | {'<br>'.join(added) or '—'} | {'<br>'.join(removed) or '—'} |")
+            lines.append(f"| {_cell(service)} | {'<br>'.join(added) or '—'} | {'<br>'.join(removed) or '—'} |")
         lines.append("")
     if d.replaced:
         lines += ["**Replaced on deploy** (deleted and recreated):", ""]
@@ -64,9 +70,10 @@ def diff_markdown(d: PlanDiff) -> str:
 
 
 def diff_text(d: PlanDiff) -> list[str]:
+    first = [f"WARNING: {d.mismatch}"] if d.mismatch else []
     if not d.changed:
-        return [f"{d.stack}: no firewall change"]
-    lines = [f"{d.stack}:"]
+        return [*first, f"{d.stack}: no firewall change"]
+    lines = [*first, f"{d.stack}:"]
     lines += [f"  BROADENING: {b}" for b in d.broadening]
     lines += [f"  + {k.sentence()} [{', '.join(v)}]" for k, v in sorted(d.opened.items())]
     lines += [f"  - {k.sentence()} [{', '.join(v)}]" for k, v in sorted(d.closed.items())]
