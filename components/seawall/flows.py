@@ -309,27 +309,42 @@ def _refuse_internet_equivalent(
                 groups.setdefault((me.name, way, flow.protocol, flow.first_port, flow.last_port), set()).add(other)
     notices: set[Notice] = set()
     thresholds = config.settings.internet_equivalent
+    opted_in = set(config.settings.internet_egress)
     for (role, way, protocol, first, last), peers in sorted(groups.items()):
+        rule = f"{protocol}/{port_text(first, last)} {way}"
+        # A vendor service listed in seawall:internetEgress is accepted as the internet (a warning);
+        # every other peer of the rule must stay short of it, alone or together.
+        accepted = sorted(p for p in peers if p.kind == "service" and p.name in opted_in)
+        others = sorted(p for p in peers if p not in accepted)
         for version in (4, 6):
-            networks = [n for peer in sorted(peers) for n in _peer_networks(config, product, ipsets, peer)]
-            if not internet_equivalent(networks, version, thresholds.prefix(version)):
+            prefix = thresholds.prefix(version)
+            for peer in accepted:
+                networks = _peer_networks(config, product, ipsets, peer)
+                if internet_equivalent(networks, version, prefix):
+                    text = (
+                        f"{rule} {peer.label}: its addresses cover {coverage_text(networks, version)}, "
+                        "accepted by seawall:internetEgress"
+                    )
+                    notices.add(Notice("internet-opt-in", role, "", text))
+            networks = [n for peer in others for n in _peer_networks(config, product, ipsets, peer)]
+            if not internet_equivalent(networks, version, prefix):
                 continue
-            covers = coverage_text(networks, version)
-            names = [p.label for p in sorted(peers)]
-            opted = {p.name for p in peers if p.kind == "service"} & set(config.settings.internet_egress)
-            rule = f"{protocol}/{port_text(first, last)} {way} {', '.join(names)} on role {role}"
-            if opted and all(p.kind == "service" and p.name in opted for p in peers):
-                text = f"{rule}: addresses cover {covers}, accepted by seawall:internetEgress"
-                notices.add(Notice("internet-opt-in", role, "", text))
-                continue
-            site = next((p.name for p in sorted(peers) if p.kind == "site"), None)
-            key: list[str | int] = ["peers", site] if site else ["internetEgress"]
+            names = ", ".join(p.label for p in others)
+            site = next((p.name for p in others if p.kind == "site"), None)
+            services = [p.name for p in others if p.kind == "service"]
+            if site:
+                key: list[str | int] = ["peers", site]
+                fix = "write 'internet' to bind a site peer to everyone on purpose, or bind narrower networks"
+            else:
+                key = ["internetEgress"]
+                fix = (
+                    f"the IP-set lock gives vendor service(s) {', '.join(services)} that much; list the service in "
+                    "seawall:internetEgress to accept it, or fix the lock"
+                )
             raise config.error(
                 key,
-                f"{rule}: the peers' addresses cover {covers}, which is the internet "
-                f"(a /{thresholds.prefix(version)}'s worth or more, seawall:internetEquivalent); "
-                "write 'internet' to bind a site peer to everyone on purpose, list a vendor service in "
-                "seawall:internetEgress, or bind narrower networks",
+                f"{rule} {names} on role {role}: the peers' addresses cover {coverage_text(networks, version)}, "
+                f"which is the internet (a /{prefix}'s worth or more, seawall:internetEquivalent); {fix}",
             )
     return notices
 

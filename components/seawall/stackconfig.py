@@ -266,7 +266,9 @@ def _check_tags(config: StackConfig, settings: StackSettings) -> None:
             f"{limits.MAX_TAGS_PER_RESOURCE} per resource and seawall sets {limits.SEAWALL_TAGS_PER_RESOURCE})",
         )
     for key, value in settings.tags.items():
-        if key.startswith(f"{NAMESPACE}:") or key == "Name":
+        # Azure tag names are case-insensitive: Seawall:Stack is seawall:stack there.
+        folded = key.lower() if settings.cloud == "azure" else key
+        if folded.startswith(f"{NAMESPACE}:") or key == "Name":
             raise config.error(["tags", key], "is set by seawall (audit finds a stack by it); choose another key")
         if not key.strip():
             raise config.error(["tags", key], "an empty tag key; valid: a name such as owner")

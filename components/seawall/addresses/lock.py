@@ -128,20 +128,29 @@ def parse_lock(text: str, shown: str) -> Lock:
     if not isinstance(data, dict):
         raise LockError(where(), "not an IP-set lock; valid: {version, hosts, services} as seawall resolve writes it")
     version = data.get("version")
-    if isinstance(version, int) and not isinstance(version, bool) and version > LOCK_VERSION:
+    if isinstance(version, bool):  # JSON true is not the number 1
         raise LockError(
-            where('"version"'), f"format {version} was written by a newer seawall; this one reads {LOCK_VERSION}"
+            where.top("version"), f"version {version!r} is not an IP-set lock format; valid: {LOCK_VERSION}"
+        )
+    if isinstance(version, int) and version > LOCK_VERSION:
+        raise LockError(
+            where.top("version"), f"format {version} was written by a newer seawall; this one reads {LOCK_VERSION}"
         )
     if version != LOCK_VERSION:
-        raise LockError(where('"version"'), f"version {version!r} is not an IP-set lock format; valid: {LOCK_VERSION}")
+        raise LockError(
+            where.top("version"), f"version {version!r} is not an IP-set lock format; valid: {LOCK_VERSION}"
+        )
     unknown = sorted(set(data) - {"version", "hosts", "services"})
     if unknown:
-        raise LockError(where(f'"{unknown[0]}"'), f"unknown key {unknown[0]!r}; valid: version, hosts, services")
-    hosts_raw, services_raw = data.get("hosts"), data.get("services")
-    if not isinstance(hosts_raw, dict) or not isinstance(services_raw, dict):
-        raise LockError(where(), "hosts and services must both be objects")
-    hosts = {name: _host(name, rec, where) for name, rec in hosts_raw.items()}
-    services = {name: _service(name, rec, where) for name, rec in services_raw.items()}
+        raise LockError(where.top(unknown[0]), f"unknown key {unknown[0]!r}; valid: version, hosts, services")
+    sections: dict[str, dict[str, Any]] = {}
+    for name in ("hosts", "services"):
+        value = data.get(name)
+        if not isinstance(value, dict):
+            raise LockError(where.top(name), f"{name}: expected an object, got {type(value).__name__}")
+        sections[name] = value
+    hosts = {name: _host(name, rec, where) for name, rec in sections["hosts"].items()}
+    services = {name: _service(name, rec, where) for name, rec in sections["services"].items()}
     return Lock(hosts, services, shown, text)
 
 
@@ -150,6 +159,23 @@ class _Where:
 
     def __init__(self, shown: str, text: str) -> None:
         self.shown, self.text = shown, text
+
+    def top(self, key: str) -> str:
+        """``file:line`` of a top-level key (the same word may also appear inside a record)."""
+        depth, index, text = 0, 0, self.text
+        while index < len(text):
+            char = text[index]
+            if char == '"':
+                end = index + 1
+                while end < len(text) and text[end] != '"':
+                    end += 2 if text[end] == "\\" else 1
+                if depth == 1 and text[index + 1 : end] == key and text[end + 1 :].lstrip().startswith(":"):
+                    return f"{self.shown}:{text.count(chr(10), 0, index) + 1}"
+                index = end + 1
+                continue
+            depth += 1 if char in "{[" else -1 if char in "}]" else 0
+            index += 1
+        return f"{self.shown}:1"
 
     def __call__(self, *needles: str) -> str:
         pos = 0
@@ -190,12 +216,16 @@ def _host(name: str, rec: Any, where: _Where) -> HostRecord:
     addresses = rec["addresses"]
     for index, text in enumerate(addresses):
         try:
-            ipaddress.ip_network(text, strict=True)
+            canonical = str(ipaddress.ip_network(text, strict=True))
         except ValueError:
+            canonical = ""
+        # One spelling per network (54.254.98.96/32, never 54.254.98.96 or a netmask): a retired
+        # address or a repeat written another way must not slip past a comparison of text.
+        if canonical != text:
+            valid = canonical or "a network such as 192.0.2.1/32"
             raise LockError(
-                where(key, f'"{text}"'),
-                f"{label}.addresses[{index}]: {text!r} is not a canonical network such as 192.0.2.1/32",
-            ) from None
+                where(key, f'"{text}"'), f"{label}.addresses[{index}]: {text!r} is not canonical; valid: {valid}"
+            )
     if len(set(addresses)) != len(addresses):
         raise LockError(where(key, '"addresses"'), f"{label}.addresses: an address repeats")
     if rec["status"] == "unresolved" and addresses:
