@@ -112,7 +112,8 @@ def test_azure_rules_are_inline_and_end_with_deny_all() -> None:
 
 
 def test_outputs_give_ids_per_role_and_vendor_service() -> None:
-    assert plan("dmz-aws").outputs["securityGroupIds"] == {"gateway": "${dmz-gateway-sg.id}"}
+    # A list per role: a role whose rules need several groups attaches every one of them.
+    assert plan("dmz-aws").outputs["securityGroupIds"] == {"gateway": ["${dmz-gateway-sg.id}"]}
     assert plan("mss-distributed-azure").outputs["nsgIds"] == {
         "child": "${mss-distributed-child-nsg.id}",
         "parent": "${mss-distributed-parent-nsg.id}",
@@ -163,7 +164,7 @@ def test_the_consumer_example_imports_the_components_with_its_own_vpc_and_provid
         "pulumi:providers:aws::eu-west-1::" in (recorder.providers[f"{r.type}::{r.name}"] or "")
         for r in seawall_children
     ), "the caller's provider reaches every child"
-    assert outputs["gatewaySecurityGroup"] == "${mail-gateway-sg.id}"
+    assert outputs["gatewaySecurityGroups"] == ["${mail-gateway-sg.id}"]
     assert outputs["sophosPrefixList"] == "${team-sophos.id}"
 
 

@@ -35,19 +35,26 @@ def many_hosts(count: int) -> list[str]:
 
 
 def test_aws_rule_quota_counts_per_direction_and_names_the_way_out() -> None:
-    stack = variant({**BASE, "peers": {**BASE["peers"], "directory-servers": many_hosts(15)}})
+    # 15 directory servers fit in two groups now; 1,200 need more rules than one interface may hold.
+    assert (
+        len(aws(variant({**BASE, "peers": {**BASE["peers"], "directory-servers": many_hosts(15)}})).security_groups)
+        == 2
+    )
+    stack = variant({**BASE, "peers": {**BASE["peers"], "directory-servers": many_hosts(1200)}})
     with pytest.raises(QuotaExceeded) as info:
         aws(stack)
     message = str(info.value)
-    assert info.value.role == "gateway" and info.value.limit == 60 and info.value.count > 60
-    assert "egress IPv4" in message and "rulesPerSecurityGroup" in message
+    assert info.value.role == "gateway" and info.value.limit == 60 * 5 and info.value.count > 1000
+    assert "egress IPv4" in message and "heaviest: site:directory-servers" in message
+    assert "no quota AWS allows holds these rules on one interface" in message
 
 
 def test_a_raised_aws_quota_lets_the_same_stack_render() -> None:
     quotas = {"aws": {"rulesPerSecurityGroup": 200, "securityGroupsPerEni": 5}}
     stack = variant({**BASE, "peers": {**BASE["peers"], "directory-servers": many_hosts(15)}, "quotas": quotas})
     spec = aws(stack)
-    assert max(used for _, what, used, _ in spec.quota_use if what == "egress IPv4") > 60
+    assert max(q.used for q in spec.quota_use if q.dimension == "egress IPv4") > 60
+    assert len(spec.security_groups) == 1
 
 
 def test_prefix_list_rules_count_their_max_entries() -> None:
@@ -60,7 +67,7 @@ def test_prefix_list_rules_count_their_max_entries() -> None:
         if r.role == "gateway" and r.direction == "egress" and r.peer.kind in ("cidr_ipv4", "security_group")
     ]
     weights = sum(p.max_entries for p in spec.prefix_lists)
-    used = dict(((r, w), u) for r, w, u, _ in spec.quota_use)[("gateway", "egress IPv4")]
+    used = {(q.group, q.dimension): q.used for q in spec.quota_use}[("dmz-gateway", "egress IPv4")]
     assert used == len(rules) + weights
 
 

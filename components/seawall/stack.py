@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from seawall.addresses.ipsets import IpSets, ipsets_from_lock
-from seawall.addresses.lock import default_lock_path, read_lock
+from seawall.addresses.lock import LOCK_NAME, default_lock_path, read_lock
 from seawall.aws.render import AwsSpec, render_aws
 from seawall.azure.render import AzureSpec, PriorityLock, render_azure
 from seawall.catalog.load import Catalog, load_catalog
@@ -121,7 +121,8 @@ def compile_files(files: StackFiles, config: StackConfig, catalog: Catalog | Non
     """Compile an already-read config with the priority pins and the lock that ``files`` locate."""
     priorities = read_priority_lock(files.priorities_file)
     catalog = catalog or load_catalog(files.catalog_dir)
-    return compile_config(config, catalog, priorities, files.lock_path(config), files.lock_named(config))
+    origin = "--lock" if files.lock is not None else None
+    return compile_config(config, catalog, priorities, files.lock_path(config), files.lock_named(config), origin)
 
 
 def compile_config(
@@ -130,6 +131,7 @@ def compile_config(
     priorities: PriorityLock | None = None,
     lock_path: Path | None = None,
     lock_named: bool = True,
+    lock_origin: str | None = None,
 ) -> CompiledStack:
     """Compile a validated config. Addresses come from the lock at ``lock_path``, validated as it is read.
 
@@ -145,7 +147,7 @@ def compile_config(
     notices: tuple[Notice, ...] = ()
     if settings.addresses == "lock" and lock_path is not None:
         if not lock_path.exists() and lock_named:
-            where = "--lock" if not settings.lock_file else config.where(["lockFile"])
+            where = lock_origin or (config.where(["lockFile"]) if settings.lock_file else "--lock")
             raise UserError(where, f"{lock_path}: no such IP-set lock; valid: a lock written by seawall resolve")
         if lock_path.exists():
             ipsets = ipsets_from_lock(catalog, read_lock(lock_path), allow)
@@ -188,3 +190,43 @@ def render_stack(compiled: CompiledStack) -> AwsSpec | AzureSpec:
     if compiled.config.settings.cloud == "aws":
         return render_aws_stack(compiled)
     return render_azure_stack(compiled)
+
+
+@dataclass(frozen=True)
+class StackFit:
+    """Whether one stack still compiles and renders within its quotas with a candidate lock."""
+
+    stack: str
+    error: str | None  # the one-line error it would stop with; None when it fits
+
+
+def shipped_stacks(stacks_dir: Path) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml"))
+
+
+def fit_stacks(stacks_dir: Path, catalog_dir: Path | None, lock_path: Path, lock_text: str) -> list[StackFit]:
+    """Every stack of ``stacks_dir`` that reads ``lock_path``, compiled and rendered against ``lock_text``.
+
+    ``seawall resolve`` asks this before it writes a lock, so a lock that would stop a
+    stack from planning is refused there (with the quota message), not found at deploy time.
+    """
+    import tempfile
+
+    out = []
+    catalog = load_catalog(catalog_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        candidate = Path(tmp) / LOCK_NAME
+        candidate.write_text(lock_text, encoding="utf-8")
+        for stack in shipped_stacks(stacks_dir):
+            files = StackFiles(stack, stacks_dir, catalog_dir)
+            try:
+                config = load_stack_config(stack, stacks_dir)
+                if config.settings.addresses != "lock" or files.lock_path(config).resolve() != lock_path.resolve():
+                    continue
+                compiled = compile_config(config, catalog, read_priority_lock(files.priorities_file), candidate)
+                render_stack(compiled)
+            except UserError as exc:
+                out.append(StackFit(stack, str(exc).replace(str(candidate), str(lock_path))))
+                continue
+            out.append(StackFit(stack, None))
+    return out

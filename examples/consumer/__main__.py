@@ -34,5 +34,6 @@ firewall = AwsFirewall("mail", {"spec": spec, "vpc_id": vpc.id}, pulumi.Resource
 sophos = next(p for p in spec.prefix_lists if p.service == "sav-update")
 mirrors = VendorPrefixList("team-sophos", {"prefix_list": sophos}, pulumi.ResourceOptions(provider=provider))
 
-pulumi.export("gatewaySecurityGroup", firewall.security_group_ids["gateway"])
+# Every group of the role: attach them all to the gateway's network interfaces.
+pulumi.export("gatewaySecurityGroups", firewall.security_group_ids["gateway"])
 pulumi.export("sophosPrefixList", mirrors.prefix_list_id)

@@ -50,6 +50,7 @@ class ResolveRequest:
     allow_private: tuple[str, ...] = ()
     json_output: bool = False
     now: str | None = None
+    stacks_dir: Path | None = None  # stacks planned against the new lock before it is written
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from seawall.aws.account import (
+    GROUP_TAG,
     ROLE_TAG,
     SERVICE_TAG,
     STACK_TAG,
@@ -176,16 +177,18 @@ def compare(spec: AwsSpec, account: Account) -> list[Drift]:
     match = _Match()
     _match_groups(spec, account, match)
     _match_lists(spec, account, match)
-    missing_roles = [sg for sg in spec.security_groups if sg.role not in match.groups]
+    missing_roles = [sg for sg in spec.security_groups if group_slot(sg.role, sg.index) not in match.groups]
     missing_lists = [pl for pl in spec.prefix_lists if pl.key not in match.lists]
 
     # A planned rule that cannot exist because its group or list is missing is folded
     # into that missing-* line: recreating the group or list brings it back.
-    gone = {f"role:{sg.role}" for sg in missing_roles} | {f"service:{pl.key}" for pl in missing_lists}
+    gone = {f"role:{group_slot(sg.role, sg.index)}" for sg in missing_roles}
+    gone |= {f"service:{pl.key}" for pl in missing_lists}
+    slots = {sg.name: group_slot(sg.role, sg.index) for sg in spec.security_groups}
     expected: list[Rule] = []
     folded: Counter[str] = Counter()
     for planned_rule in spec.rules:
-        rule = _planned_rule(planned_rule)
+        rule = _planned_rule(planned_rule, slots.get(planned_rule.group, planned_rule.role))
         if f"role:{rule.role}" in gone:
             folded[f"role:{rule.role}"] += 1
         elif rule.peer in gone:
@@ -197,9 +200,9 @@ def compare(spec: AwsSpec, account: Account) -> list[Drift]:
     drift += [
         Drift(
             "missing-group",
-            f"no security group tagged {ROLE_TAG}={sg.role} (planned {sg.group_name}; "
-            f"{folded[f'role:{sg.role}']} planned rules are on it or reference it)",
-            role=sg.role,
+            f"no security group tagged {ROLE_TAG}={sg.role}{_index_text(sg.index)} (planned {sg.group_name}; "
+            f"{folded[f'role:{group_slot(sg.role, sg.index)}']} planned rules are on it or reference it)",
+            role=group_slot(sg.role, sg.index),
         )
         for sg in missing_roles
     ]
@@ -220,12 +223,29 @@ def compare(spec: AwsSpec, account: Account) -> list[Drift]:
     return sorted(drift, key=Drift.sort_key)
 
 
+def group_slot(role: str, index: int) -> str:
+    """A planned group by meaning: ``gateway`` for a role's first group, ``gateway#2`` for its second."""
+    return role if index == 1 else f"{role}#{index}"
+
+
+def _index_text(index: int) -> str:
+    return "" if index == 1 else f", {GROUP_TAG}={index}"
+
+
+def _actual_slot(group: ActualGroup) -> str | None:
+    role = group.tags.get(ROLE_TAG)
+    if role is None:
+        return None
+    index = group.tags.get(GROUP_TAG, "1")
+    return group_slot(role, int(index)) if index.isdigit() and int(index) >= 1 else f"{role}#{index}"
+
+
 def _match_groups(spec: AwsSpec, account: Account, match: _Match) -> None:
-    """One group per role; any other group tagged for the stack is extra (and never stands for a role)."""
-    planned = {sg.role: sg for sg in spec.security_groups}
+    """One group per planned slot (role and index); any other group tagged for the stack is extra."""
+    planned = {group_slot(sg.role, sg.index): sg for sg in spec.security_groups}
     held = Counter(rule.group_id for rule in account.rules)
     extra: list[tuple[ActualGroup, str]] = []
-    for role, candidates in _by(account.groups, lambda g: g.tags.get(ROLE_TAG)).items():
+    for role, candidates in _by(account.groups, _actual_slot).items():
         if role is None:
             extra += [(g, f"has no {ROLE_TAG} tag") for g in candidates]
             continue
@@ -426,10 +446,10 @@ def _pair(
     return pairs, unpaired, sorted(r for rest in pool.values() for r in rest)
 
 
-def _planned_rule(rule: AwsRule) -> Rule:
+def _planned_rule(rule: AwsRule, slot: str) -> Rule:
     protocol = _protocol(rule.ip_protocol)
     ports = (-1, -1) if protocol == "all" else (rule.from_port, rule.to_port)
-    return Rule(rule.role, rule.direction, protocol, *ports, _planned_peer(rule.peer))
+    return Rule(slot, rule.direction, protocol, *ports, _planned_peer(rule.peer))
 
 
 def _planned_peer(peer: AwsPeer) -> str:

@@ -20,6 +20,7 @@ from seawall.netaddr import canonical_cidr
 STACK_TAG = "seawall:stack"
 ROLE_TAG = "seawall:role"
 SERVICE_TAG = "seawall:service"
+GROUP_TAG = "seawall:group"  # a role's second, third, … group carries its index
 
 # A deleted prefix list stays visible for a while in these states; it is gone for the audit.
 GONE_STATES = frozenset({"delete-in-progress", "delete-complete"})

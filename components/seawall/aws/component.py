@@ -55,8 +55,10 @@ class AwsFirewall(pulumi.ComponentResource):
     so adding or removing one never touches another. Child names come from the spec's semantic keys.
     """
 
-    security_group_ids: pulumi.Output[dict[str, str]]
-    """Security group id per role."""
+    security_group_ids: pulumi.Output[dict[str, list[str]]]
+    """Security group ids per role: attach every one of them to the role's network interfaces.
+
+    A role whose rules do not fit one group's quota gets several (``dmz-gateway``, ``dmz-gateway-2``, …)."""
     prefix_list_ids: pulumi.Output[dict[str, str]]
     """Prefix-list id per vendor service and family (``kav-update-ipv4``)."""
 
@@ -68,7 +70,7 @@ class AwsFirewall(pulumi.ComponentResource):
             raise ValueError("AwsFirewall needs a VPC: pass args['vpc_id'] or render the spec with a vpc_id")
         child = pulumi.ResourceOptions(parent=self)
         groups = {
-            sg.role: aws.ec2.SecurityGroup(
+            sg.name: aws.ec2.SecurityGroup(
                 sg.name,
                 name=sg.group_name,
                 description=sg.description,
@@ -79,10 +81,15 @@ class AwsFirewall(pulumi.ComponentResource):
             )
             for sg in spec.security_groups
         }
+        # A rule that references a role references its first group: every interface of the role has it.
+        first = {sg.role: groups[sg.name] for sg in spec.security_groups if sg.index == 1}
         lists = {pl.key: VendorPrefixList(pl.name, {"prefix_list": pl}, child) for pl in spec.prefix_lists}
         for rule in spec.rules:
-            _rule(rule, groups, lists, child)
-        self.security_group_ids = pulumi.Output.all(**{role: sg.id for role, sg in groups.items()})
+            _rule(rule, groups, first, lists, child)
+        roles = sorted({sg.role for sg in spec.security_groups})
+        self.security_group_ids = pulumi.Output.all(
+            **{role: pulumi.Output.all(*(groups[sg.name].id for sg in spec.groups_of(role))) for role in roles}
+        )
         self.prefix_list_ids = pulumi.Output.all(**{key: pl.prefix_list_id for key, pl in lists.items()})
         self.register_outputs({"securityGroupIds": self.security_group_ids, "prefixListIds": self.prefix_list_ids})
 
@@ -90,6 +97,7 @@ class AwsFirewall(pulumi.ComponentResource):
 def _rule(
     rule: AwsRule,
     groups: dict[str, aws.ec2.SecurityGroup],
+    first: dict[str, aws.ec2.SecurityGroup],
     lists: dict[str, VendorPrefixList],
     opts: pulumi.ResourceOptions,
 ) -> None:
@@ -102,11 +110,11 @@ def _rule(
     elif peer.kind == "prefix_list":
         target["prefix_list_id"] = peer.value if peer.external else lists[peer.value].prefix_list_id
     else:
-        target["referenced_security_group_id"] = peer.value if peer.external else groups[peer.value].id
+        target["referenced_security_group_id"] = peer.value if peer.external else first[peer.value].id
     resource = aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
     resource(
         rule.name,
-        security_group_id=groups[rule.role].id,
+        security_group_id=groups[rule.group].id,
         ip_protocol=rule.ip_protocol,
         from_port=rule.from_port,
         to_port=rule.to_port,

@@ -15,11 +15,13 @@ role, the count, the limit and the way out.
 from __future__ import annotations
 
 import ipaddress
-import math
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from seawall.addresses.ipsets import ServiceAddresses
+from seawall.aws.layout import HEADROOM_LEVELS, Item, chunk_networks, consumers, fewest_groups, max_entries, totals
 from seawall.aws.limits import (
     MAX_DESCRIPTION,
     MAX_PREFIX_LIST_ENTRIES,
@@ -34,6 +36,9 @@ from seawall.flows import Endpoint, Flow, Flows
 from seawall.netaddr import port_text
 from seawall.stackconfig import AwsQuotas, Binding
 from seawall.text import ascii_description, slug
+
+# A vendor list's key: <service>-ipv4|ipv6, with -N when the service is split into several lists.
+LIST_KEY_FAMILY = re.compile(r"-ipv([46])(?:-\d+)?$")
 
 PeerKind = Literal["cidr_ipv4", "cidr_ipv6", "prefix_list", "security_group"]
 Direction = Literal["ingress", "egress"]
@@ -67,7 +72,7 @@ class AwsPeer:
         if self.kind == "cidr_ipv6":
             return (6,)
         if self.kind == "prefix_list" and not self.external:
-            return (6,) if self.value.endswith("-ipv6") else (4,)
+            return (6,) if LIST_KEY_FAMILY.search(self.value).group(1) == "6" else (4,)  # type: ignore[union-attr]
         return (4, 6)  # a referenced group or an external list may hold either family
 
 
@@ -82,6 +87,7 @@ class AwsSecurityGroup:
     group_name: str
     description: str
     tags: tuple[tuple[str, str], ...]
+    index: int = 1  # the role's first group is 1; attach all of a role's groups to its interfaces
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,29 @@ class AwsRule:
     entries: tuple[str, ...]
     peers: tuple[str, ...]  # the flow endpoints this rule serves (site:…, service:…, internet, role:…)
     tags: tuple[tuple[str, str], ...]
+    group: str = ""  # the logical name of the security group that holds it
+
+
+@dataclass(frozen=True)
+class QuotaUse:
+    """How much of one group's quota one direction and family uses, and who uses most."""
+
+    group: str  # the group's name, e.g. dmz-gateway-2
+    role: str
+    dimension: str  # e.g. "egress IPv4"
+    used: int
+    limit: int
+    consumers: tuple[tuple[str, int], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "role": self.role,
+            "rules": self.dimension,
+            "used": self.used,
+            "limit": self.limit,
+            "consumers": [{"peer": c, "weight": w} for c, w in self.consumers],
+        }
 
 
 @dataclass(frozen=True)
@@ -118,7 +147,11 @@ class AwsSpec:
     security_groups: tuple[AwsSecurityGroup, ...]
     prefix_lists: tuple[AwsPrefixList, ...]
     rules: tuple[AwsRule, ...]
-    quota_use: tuple[tuple[str, str, int, int], ...] = field(default=())  # (role, direction/family, used, limit)
+    quota_use: tuple[QuotaUse, ...] = field(default=())
+    headroom: tuple[float, int] = HEADROOM_LEVELS[0]  # the prefix-list headroom the layout kept
+
+    def groups_of(self, role: str) -> tuple[AwsSecurityGroup, ...]:
+        return tuple(sg for sg in self.security_groups if sg.role == role)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,7 +160,8 @@ class AwsSpec:
             "securityGroups": [_asdict(sg) for sg in self.security_groups],
             "prefixLists": [_asdict(pl) for pl in self.prefix_lists],
             "rules": [_asdict(rule) for rule in self.rules],
-            "quotaUse": [{"role": r, "rules": k, "used": u, "limit": lim} for r, k, u, lim in self.quota_use],
+            "quotaUse": [q.to_json() for q in self.quota_use],
+            "headroom": {"share": self.headroom[0], "atLeast": self.headroom[1]},
         }
 
 
@@ -148,8 +182,8 @@ def _asdict(obj: Any) -> dict[str, Any]:
 
 
 def prefix_list_max_entries(count: int, account_max: int = MAX_PREFIX_LIST_ENTRIES) -> int:
-    headroom = max(PREFIX_LIST_MIN_HEADROOM, math.ceil(count * PREFIX_LIST_HEADROOM))
-    return min(account_max, count + headroom)
+    """``max_entries`` with the full headroom: 25 % more, at least 2, capped by the account's maximum."""
+    return max_entries(count, (PREFIX_LIST_HEADROOM, PREFIX_LIST_MIN_HEADROOM), account_max)
 
 
 def render_aws(
@@ -160,30 +194,126 @@ def render_aws(
     ipv6: bool = False,
     tags: dict[str, str] | None = None,
 ) -> AwsSpec:
-    """Render a stack's flows as AWS specifications, or raise before anything is declared."""
+    """Render a stack's flows as AWS specifications, or raise before anything is declared.
+
+    The layout (how many groups per role, how vendor lists are split, how much headroom
+    the lists keep) is the one that needs the fewest groups, then keeps the most headroom.
+    """
     base_tags = {"seawall:stack": flows.stack, **(tags or {})}
     _check_account_quotas(quotas)
-    groups = tuple(
-        AwsSecurityGroup(
-            role=role,
-            name=f"{prefix}-{role}-sg",
-            group_name=f"{prefix}-{role}",
-            description=ascii_description(f"seawall {flows.topology} {role} role ({flows.product})", MAX_DESCRIPTION),
-            tags=_tags(
-                base_tags,
-                {
-                    "seawall:role": role,
-                    "seawall:topology": flows.topology,
-                    "seawall:product": flows.product,
-                    "Name": f"{prefix}-{role}",
-                },
-            ),
-        )
-        for role in flows.roles
+    best: tuple[int, int, _Layout] | None = None
+    for rank, level in enumerate(HEADROOM_LEVELS):
+        layout = _layout(flows, prefix, quotas, ipv6, base_tags, level)
+        if layout.placement is None:
+            continue
+        used = sum(layout.placement[role][0] for role in flows.roles)
+        if best is None or used < best[0]:
+            best = (used, rank, layout)
+    if best is None:
+        raise _quota_error(flows, prefix, quotas, ipv6, base_tags)
+    layout = best[2]
+    assert layout.placement is not None
+    groups: list[AwsSecurityGroup] = []
+    group_of: dict[tuple[str, int], AwsSecurityGroup] = {}
+    for role in flows.roles:
+        count, _ = layout.placement[role]
+        for index in range(1, count + 1):
+            sg = _security_group(flows, prefix, role, index, base_tags)
+            groups.append(sg)
+            group_of[(role, index)] = sg
+    rules = tuple(
+        replace(rule, group=group_of[(rule.role, layout.placement[rule.role][1][rule.name] + 1)].name)
+        for rule in layout.rules
     )
-    prefix_lists = _prefix_lists(flows, prefix, quotas, ipv6, base_tags)
-    by_service = {(pl.service, pl.address_family): pl for pl in prefix_lists}
+    usage = _usage(rules, layout, quotas, group_of)
+    return AwsSpec(flows.stack, vpc_id, tuple(groups), layout.lists, rules, usage, layout.level)
 
+
+@dataclass(frozen=True)
+class _Layout:
+    level: tuple[float, int]
+    lists: tuple[AwsPrefixList, ...]
+    rules: tuple[AwsRule, ...]
+    items: dict[str, tuple[Item, ...]]  # role → its rules as weights
+    placement: dict[str, tuple[int, dict[str, int]]] | None  # role → (groups, rule name → group index)
+
+
+def _layout(
+    flows: Flows,
+    prefix: str,
+    quotas: AwsQuotas,
+    ipv6: bool,
+    base_tags: dict[str, str],
+    level: tuple[float, int],
+) -> _Layout:
+    lists = _prefix_lists(flows, prefix, quotas, ipv6, base_tags, level)
+    by_service: dict[tuple[str, Family], list[AwsPrefixList]] = {}
+    for pl in lists:
+        by_service.setdefault((pl.service, pl.address_family), []).append(pl)
+    rules = _rules(flows, prefix, ipv6, base_tags, by_service)
+    weights = {pl.key: pl.max_entries for pl in lists}
+    items: dict[str, tuple[Item, ...]] = {}
+    for role in flows.roles:
+        items[role] = tuple(
+            Item(r.name, tuple((r.direction, f) for f in r.peer.families), _weight(r, weights), _consumer(r))
+            for r in rules
+            if r.role == role
+        )
+    placement: dict[str, tuple[int, dict[str, int]]] | None = {}
+    capacity = quotas.rules_per_security_group * quotas.security_groups_per_eni
+    for role, role_items in items.items():
+        # More weight than all the groups hold cannot be packed: say so without trying.
+        too_heavy = any(total > capacity for total in totals(role_items).values())
+        found = (
+            None
+            if too_heavy
+            else fewest_groups(role_items, quotas.rules_per_security_group, quotas.security_groups_per_eni)
+        )
+        if found is None:
+            placement = None
+            break
+        assert placement is not None
+        placement[role] = found
+    return _Layout(level, lists, rules, items, placement)
+
+
+def _weight(rule: AwsRule, weights: dict[str, int]) -> int:
+    return weights[rule.peer.value] if rule.peer.kind == "prefix_list" and not rule.peer.external else 1
+
+
+def _consumer(rule: AwsRule) -> str:
+    return ", ".join(rule.peers)
+
+
+def _security_group(flows: Flows, prefix: str, role: str, index: int, base_tags: dict[str, str]) -> AwsSecurityGroup:
+    suffix = "" if index == 1 else f"-{index}"
+    name = f"{prefix}-{role}{suffix}"
+    what = f"seawall {flows.topology} {role} role ({flows.product})" + (f", group {index}" if index > 1 else "")
+    extra = {
+        "seawall:role": role,
+        "seawall:topology": flows.topology,
+        "seawall:product": flows.product,
+        "Name": name,
+    }
+    if index > 1:
+        extra["seawall:group"] = str(index)
+    return AwsSecurityGroup(
+        role=role,
+        name=f"{name}-sg",
+        group_name=name,
+        description=ascii_description(what, MAX_DESCRIPTION),
+        tags=_tags(base_tags, extra),
+        index=index,
+    )
+
+
+def _rules(
+    flows: Flows,
+    prefix: str,
+    ipv6: bool,
+    base_tags: dict[str, str],
+    by_service: dict[tuple[str, Family], list[AwsPrefixList]],
+) -> tuple[AwsRule, ...]:
     merged: dict[tuple[str, Direction, str, int, int, AwsPeer], tuple[set[str], set[str]]] = {}
     for flow in flows.flows:
         for role, direction, other in _sides(flow):
@@ -192,7 +322,6 @@ def render_aws(
                 ids, labels = merged.setdefault(key, (set(), set()))
                 ids.update(flow.entries)
                 labels.add(other.label)
-
     rules = []
     for (role, direction, protocol, first, last, peer), (ids, labels) in sorted(
         merged.items(), key=lambda kv: _sort_key(kv[0])
@@ -225,8 +354,7 @@ def render_aws(
                 ),
             )
         )
-    spec = AwsSpec(flows.stack, vpc_id, groups, prefix_lists, tuple(rules))
-    return AwsSpec(spec.stack, vpc_id, groups, prefix_lists, spec.rules, _check_rule_quotas(spec, quotas))
+    return tuple(rules)
 
 
 def _sort_key(key: tuple[str, Direction, str, int, int, AwsPeer]) -> tuple[Any, ...]:
@@ -249,7 +377,7 @@ def _sides(flow: Flow) -> list[tuple[str, Direction, Endpoint]]:
 
 
 def _aws_peers(
-    other: Endpoint, flows: Flows, lists: dict[tuple[str, Family], AwsPrefixList], ipv6: bool
+    other: Endpoint, flows: Flows, lists: dict[tuple[str, Family], list[AwsPrefixList]], ipv6: bool
 ) -> list[AwsPeer]:
     if other.kind == "role":
         return [AwsPeer("security_group", other.name)]
@@ -257,7 +385,7 @@ def _aws_peers(
         return _internet(ipv6)
     if other.kind == "service":
         families: tuple[Family, ...] = ("IPv4", "IPv6")
-        return [AwsPeer("prefix_list", pl.key) for fam in families if (pl := lists.get((other.name, fam)))]
+        return [AwsPeer("prefix_list", pl.key) for fam in families for pl in lists.get((other.name, fam), [])]
     peers: list[AwsPeer] = []
     for binding in flows.sites[other.name]:
         peers += _binding_peers(binding, ipv6)
@@ -279,10 +407,12 @@ def _binding_peers(binding: Binding, ipv6: bool) -> list[AwsPeer]:
 
 
 def _prefix_lists(
-    flows: Flows, prefix: str, quotas: AwsQuotas, ipv6: bool, base_tags: dict[str, str]
+    flows: Flows, prefix: str, quotas: AwsQuotas, ipv6: bool, base_tags: dict[str, str], level: tuple[float, int]
 ) -> tuple[AwsPrefixList, ...]:
     lists = []
     used = {e.name for f in flows.flows for e in (f.src, f.dst) if e.kind == "service"}
+    # A list must fit one group, and one list: the smaller of the rule quota and the entries quota.
+    limit = min(quotas.rules_per_security_group, quotas.prefix_list_max_entries)
     for service, addresses in flows.services.items():
         if service not in used:
             continue
@@ -291,7 +421,14 @@ def _prefix_lists(
             networks = addresses.family(version)
             if not networks or (version == 6 and not ipv6):
                 continue
-            lists.append(_prefix_list(flows, prefix, service, family, networks, addresses, quotas, base_tags))
+            chunks = chunk_networks(networks, limit, level, quotas.prefix_list_max_entries)
+            for number, chunk in enumerate(chunks, start=1):
+                part = number if len(chunks) > 1 else None
+                lists.append(
+                    _prefix_list(
+                        flows, prefix, service, family, tuple(chunk), addresses, quotas, base_tags, level, part
+                    )
+                )
     return tuple(lists)
 
 
@@ -304,21 +441,15 @@ def _prefix_list(
     addresses: ServiceAddresses,
     quotas: AwsQuotas,
     base_tags: dict[str, str],
+    level: tuple[float, int],
+    part: int | None,
 ) -> AwsPrefixList:
-    suffix = family.lower()
+    suffix = family.lower() + (f"-{part}" if part is not None else "")
     list_name = f"{prefix}-{flows.product}-{service}-{suffix}"
     if list_name.startswith(RESERVED_PREFIX_LIST_PREFIX):
         raise LimitExceeded(
             f"prefix list {list_name}",
             f"names may not start with {RESERVED_PREFIX_LIST_PREFIX}; change seawall:namePrefix",
-        )
-    if len(networks) > quotas.prefix_list_max_entries:
-        raise QuotaExceeded(
-            f"service {service}",
-            f"{family} prefix-list entries",
-            len(networks),
-            quotas.prefix_list_max_entries,
-            "collapse the addresses (seawall resolve --ip-ranges filters by service and region) or split the service",
         )
     return AwsPrefixList(
         key=f"{service}-{suffix}",
@@ -326,7 +457,7 @@ def _prefix_list(
         name=f"{prefix}-{service}-{suffix}-pl",
         list_name=list_name,
         address_family=family,
-        max_entries=prefix_list_max_entries(len(networks), quotas.prefix_list_max_entries),
+        max_entries=max_entries(len(networks), level, quotas.prefix_list_max_entries),
         entries=tuple((n, ascii_description(f"{service} ({addresses.source})", MAX_DESCRIPTION)) for n in networks),
         tags=_tags(base_tags, {"seawall:service": f"{flows.product}/{service}", "Name": list_name}),
     )
@@ -352,24 +483,81 @@ def _check_account_quotas(quotas: AwsQuotas) -> None:
         )
 
 
-def _check_rule_quotas(spec: AwsSpec, quotas: AwsQuotas) -> tuple[tuple[str, str, int, int], ...]:
-    """Count rules per role, direction and family; a prefix-list rule counts its max_entries."""
-    weights = {pl.key: pl.max_entries for pl in spec.prefix_lists}
-    usage: dict[tuple[str, str], int] = {}
-    for rule in spec.rules:
-        weight = weights[rule.peer.value] if rule.peer.kind == "prefix_list" and not rule.peer.external else 1
-        for family in rule.peer.families:
-            key = (rule.role, f"{rule.direction} IPv{family}")
-            usage[key] = usage.get(key, 0) + weight
-    limit = quotas.rules_per_security_group
-    for (role, what), used in sorted(usage.items()):
-        if used > limit:
-            raise QuotaExceeded(
-                role,
-                f"{what} rules (prefix lists count their max entries)",
-                used,
-                limit,
-                "ask AWS to raise 'Inbound or outbound rules per security group' and set "
-                "seawall:quotas.aws.rulesPerSecurityGroup, or bind fewer CIDRs per site peer",
+def _usage(
+    rules: tuple[AwsRule, ...], layout: _Layout, quotas: AwsQuotas, group_of: dict[tuple[str, int], AwsSecurityGroup]
+) -> tuple[QuotaUse, ...]:
+    """Per group, direction and family: the weight used, the quota, and the three heaviest peers."""
+    by_name = {item.name: item for items in layout.items.values() for item in items}
+    per_group: dict[str, list[Item]] = {}
+    for rule in rules:
+        per_group.setdefault(rule.group, []).append(by_name[rule.name])
+    out = []
+    for sg in sorted(group_of.values(), key=lambda g: (g.role, g.index)):
+        items = per_group.get(sg.name, [])
+        for (direction, family), used in sorted(totals(items).items()):
+            out.append(
+                QuotaUse(
+                    sg.group_name,
+                    sg.role,
+                    f"{direction} IPv{family}",
+                    used,
+                    quotas.rules_per_security_group,
+                    tuple(consumers(items, (direction, family))),
+                )
             )
-    return tuple((role, what, used, limit) for (role, what), used in sorted(usage.items()))
+    return tuple(out)
+
+
+def _quota_error(flows: Flows, prefix: str, quotas: AwsQuotas, ipv6: bool, base_tags: dict[str, str]) -> QuotaExceeded:
+    """Name the role, direction and family, the weight needed and available, who weighs most, and the quota to raise.
+
+    The value to raise is found by laying the stack out again with it, so it is one that works.
+    """
+    exact = HEADROOM_LEVELS[-1]
+    layout = _layout(flows, prefix, quotas, ipv6, base_tags, exact)
+    per_group, groups = quotas.rules_per_security_group, quotas.security_groups_per_eni
+    for role, items in layout.items.items():
+        if fewest_groups(items, per_group, groups) is not None:
+            continue
+        need = totals(items)
+        (direction, family), needed = max(need.items(), key=lambda kv: (kv[1], kv[0]))
+        heaviest = ", ".join(f"{c} {w}" for c, w in consumers(items, (direction, family)))
+
+        def fits(candidate: AwsQuotas) -> bool:
+            return _layout(flows, prefix, candidate, ipv6, base_tags, exact).placement is not None
+
+        return QuotaExceeded(
+            role,
+            f"{direction} IPv{family} rules (prefix lists count their max entries) in {groups} security groups of "
+            f"{per_group}",
+            needed,
+            per_group * groups,
+            f"heaviest: {heaviest}; {_way_out(quotas, fits, needed)}",
+        )
+    raise AssertionError("a layout failed but every role fits")  # pragma: no cover
+
+
+def _way_out(quotas: AwsQuotas, fits: Callable[[AwsQuotas], bool], needed: int) -> str:
+    """The smallest raise of one quota that makes the layout fit, by its AWS name and seawall:quotas.aws key."""
+    rules_quota = "'Inbound or outbound rules per security group' (L-0EA8095F)"
+    groups_quota = "'Security groups per network interface' (L-2AFB9258)"
+    per_group, groups = quotas.rules_per_security_group, quotas.security_groups_per_eni
+    fewest = max(groups + 1, -(-needed // per_group))  # no fewer groups can hold the weight
+    for more in range(fewest, MAX_SECURITY_GROUPS_PER_ENI + 1):
+        if needed > MAX_RULES_TIMES_GROUPS_PER_ENI or per_group * more > MAX_RULES_TIMES_GROUPS_PER_ENI:
+            break
+        if fits(quotas.model_copy(update={"security_groups_per_eni": more})):
+            return f"ask AWS to raise {groups_quota} to {more} and set seawall:quotas.aws.securityGroupsPerEni: {more}"
+    least = max(per_group + 10, -(-needed // groups // 10) * 10)
+    for rules in range(least, MAX_RULES_TIMES_GROUPS_PER_ENI // groups + 1, 10):
+        if needed > MAX_RULES_TIMES_GROUPS_PER_ENI:
+            break
+        if fits(quotas.model_copy(update={"rules_per_security_group": rules})):
+            return (
+                f"ask AWS to raise {rules_quota} to {rules} and set seawall:quotas.aws.rulesPerSecurityGroup: {rules}"
+            )
+    return (
+        f"no quota AWS allows holds these rules on one interface (at most {MAX_RULES_TIMES_GROUPS_PER_ENI:,} rules "
+        "across its groups): narrow the addresses (seawall resolve --ip-ranges-region / --ip-ranges-service) "
+        "or bind fewer CIDRs"
+    )

@@ -34,7 +34,9 @@ from seawall.azure.limits import (
     MAX_ASGS_PER_NSG,
     MAX_ASGS_PER_RULE,
     MAX_DESCRIPTION,
+    MAX_PREFIXES_PER_NSG,
     MAX_RULE_NAME,
+    MAX_RULES_PER_NSG,
     MAX_SERVICE_TAGS_PER_RULE,
     RULE_NAME,
 )
@@ -319,14 +321,38 @@ def _azure_peers(other: Endpoint, flows: Flows, ipv6: bool) -> list[tuple[AzureP
     return out
 
 
+def _heaviest(sizes: dict[str, int], top: int = 3) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:top])
+
+
 def _check_limits(role: str, rules: list[AzureRule], quotas: AzureQuotas) -> None:
+    hard = "Azure's limit per NSG cannot be raised"
     if len(rules) > quotas.rules_per_nsg:
-        raise QuotaExceeded(role, "NSG rules", len(rules), quotas.rules_per_nsg, "split the role or bind fewer peers")
-    sources = sum(len(r.source.values) for r in rules if r.source.kind == "prefixes")
-    destinations = sum(len(r.destination.values) for r in rules if r.destination.kind == "prefixes")
-    for what, count in (("source prefixes per NSG", sources), ("destination prefixes per NSG", destinations)):
+        heaviest = _heaviest({", ".join(r.peers) or r.name: 1 for r in rules})
+        raise QuotaExceeded(
+            role,
+            "NSG rules (allow rules plus the two deny-all rules)",
+            len(rules),
+            quotas.rules_per_nsg,
+            f"heaviest: {heaviest}; {hard} ({MAX_RULES_PER_NSG:,}): bind fewer site peers or enable fewer features",
+        )
+    for end in ("source", "destination"):
+        sizes: dict[str, int] = {}
+        for rule in rules:
+            peer = rule.source if end == "source" else rule.destination
+            if peer.kind == "prefixes":
+                label = ", ".join(rule.peers) or rule.name
+                sizes[label] = sizes.get(label, 0) + len(peer.values)
+        count = sum(sizes.values())
         if count > quotas.prefixes_per_nsg:
-            raise QuotaExceeded(role, what, count, quotas.prefixes_per_nsg, "collapse addresses or use service tags")
+            raise QuotaExceeded(
+                role,
+                f"{end} address prefixes in one NSG",
+                count,
+                quotas.prefixes_per_nsg,
+                f"heaviest: {_heaviest(sizes)}; {hard} ({MAX_PREFIXES_PER_NSG:,}): narrow the vendor addresses "
+                "(seawall resolve --ip-ranges-region / --ip-ranges-service) or bind fewer CIDRs",
+            )
     asgs: set[str] = set()
     for rule in rules:
         if not RULE_NAME.match(rule.name) or len(rule.name) > MAX_RULE_NAME:

@@ -12,22 +12,31 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from seawall.addresses.resolve import ResolveOutcome, ResolveRequest, resolve_lock, write_lock
 from seawall.cli.common import CatalogDirOption, ViewFormat, app, err_console, user_errors
 from seawall.report.resolve import print_resolve, write_resolve_json
+from seawall.stack import fit_stacks
 
 
 def run_resolve(request: ResolveRequest, console: Console) -> int:
-    """Resolve, report and (unless --check or a failure stops it) write; returns the exit code."""
+    """Resolve, plan the stacks against the result, report, and (unless something stops it) write; the exit code."""
     outcome = resolve_lock(request) if request.json_output else _with_progress(request, console)
+    stacks_dir = request.stacks_dir
+    fits = (
+        fit_stacks(stacks_dir, request.catalog_dir, outcome.lock_path, outcome.text)
+        if stacks_dir is not None and stacks_dir.is_dir() and (outcome.stale or request.check)
+        else []
+    )
+    broken = [f for f in fits if f.error]
+    written = outcome.writes(request) and (not broken or request.force)
     if request.json_output:
-        write_resolve_json(outcome, request)
+        write_resolve_json(outcome, request, fits, written)
     else:
-        print_resolve(outcome, request, console)
+        print_resolve(outcome, request, console, fits, written)
     if request.check:
-        return 1 if outcome.stale or outcome.failures else 0
+        return 1 if outcome.stale or outcome.failures or broken else 0
     if outcome.failures and not request.allow_partial:
         return 1
-    if outcome.writes(request):
+    if written:
         write_lock(outcome)
-    return 0
+    return 1 if broken and not request.force else 0
 
 
 def _with_progress(request: ResolveRequest, console: Console) -> ResolveOutcome:
@@ -72,7 +81,10 @@ def resolve_command(
     max_change: Annotated[
         float, typer.Option("--max-change", help="Refuse a service whose addresses change by more than PCT %.")
     ] = 50.0,
-    force: Annotated[bool, typer.Option("--force", help="Accept changes above --max-change.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Accept changes above --max-change, and a lock that stops a stack from planning."),
+    ] = False,
     allow_partial: Annotated[
         bool,
         typer.Option(
@@ -84,6 +96,10 @@ def resolve_command(
         typer.Option("--allow-private", help="Accept answers in this CIDR (internal hosts; repeatable)."),
     ] = None,
     fmt: Annotated[ViewFormat, typer.Option("--format", "-f")] = ViewFormat.table,
+    stacks_dir: Annotated[
+        Path,
+        typer.Option("--stacks-dir", help="Stacks planned against the new lock before it is written (if present)."),
+    ] = Path("stacks"),
 ) -> None:
     """Resolve every catalogue hostname into the reviewed IP-set lock that stacks read.
 
@@ -116,5 +132,6 @@ def resolve_command(
             allow_partial=allow_partial,
             allow_private=tuple(allow_private or ()),
             json_output=fmt is ViewFormat.json,
+            stacks_dir=stacks_dir,
         )
         raise typer.Exit(run_resolve(request, err_console))

@@ -72,6 +72,60 @@ def rule_rows(plan: Plan) -> list[RuleRow]:
     return sorted(rows, key=lambda r: (r.role, r.direction, r.protocol, _port_key(r.ports), r.peer, r.target))
 
 
+@dataclass(frozen=True)
+class BudgetRow:
+    """One group's use of one quota: what it is, how much is used of how much, and who uses most."""
+
+    group: str
+    quota: str
+    used: int
+    limit: int
+    heaviest: str
+
+
+def budget_rows(plan: Plan) -> list[BudgetRow]:
+    """Per security group (AWS) or NSG (Azure): the weight used and available, and the largest consumers."""
+    spec = plan.spec
+    if isinstance(spec, AwsSpec):
+        return [
+            BudgetRow(q.group, f"{q.dimension} rules", q.used, q.limit, ", ".join(f"{c} {w}" for c, w in q.consumers))
+            for q in spec.quota_use
+        ]
+    quotas = plan.compiled.config.settings.quotas.azure
+    rows = []
+    for role in spec.roles:
+        allows = [r for r in role.rules if r.access == "Allow"]
+        rows.append(BudgetRow(role.nsg_name, "rules", len(role.rules), quotas.rules_per_nsg, ""))
+        for side in ("source", "destination"):
+            sizes: dict[str, int] = {}
+            for rule in allows:
+                peer = getattr(rule, side)
+                if peer.kind == "prefixes":
+                    label = ", ".join(rule.peers)
+                    sizes[label] = sizes.get(label, 0) + len(peer.values)
+            heaviest = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+            rows.append(
+                BudgetRow(
+                    role.nsg_name,
+                    f"{side} prefixes",
+                    sum(sizes.values()),
+                    quotas.prefixes_per_nsg,
+                    ", ".join(f"{c} {w}" for c, w in heaviest),
+                )
+            )
+    return rows
+
+
+def _headroom(plan: Plan) -> str:
+    if not isinstance(plan.spec, AwsSpec) or not plan.spec.prefix_lists:
+        return ""
+    share, least = plan.spec.headroom
+    kept = sum(pl.max_entries - len(pl.entries) for pl in plan.spec.prefix_lists)
+    if share == 0:
+        return f"vendor prefix lists hold their exact count (no headroom: the quotas leave none); {kept} spare entries"
+    return f"vendor prefix lists keep {share:.0%} headroom (at least {least} spare entries): {kept} spare entries"
+
+
 def _port_key(ports: str) -> int:
     return int(ports.split("-")[0])
 
@@ -87,6 +141,14 @@ def plan_table(plan: Plan) -> Group:
         for row in (r for r in rule_rows(plan) if r.role == role):
             table.add_row(row.direction, row.protocol, row.ports, row.peer, row.target, ", ".join(row.entries))
         parts.append(table)
+    budget = Table(title="quota budget (a prefix list counts its max entries)", title_justify="left")
+    for column in ("group", "quota", "used", "limit", "largest consumers"):
+        budget.add_column(column, overflow="fold")
+    for b in budget_rows(plan):
+        budget.add_row(b.group, b.quota, str(b.used), str(b.limit), b.heaviest)
+    parts.append(budget)
+    if _headroom(plan):
+        parts.append(Text(_headroom(plan), style="dim"))
     if plan.warnings:
         parts.append(Text(f"{len(plan.warnings)} warning(s):", style="bold yellow"))
         for n in plan.warnings:
@@ -133,6 +195,16 @@ def plan_markdown(plan: Plan) -> str:
                 f"| {row.direction} | {row.protocol} | {row.ports} | {_cell(row.peer)} | {_cell(row.target)} | {ids} |"
             )
         lines.append("")
+    lines += [
+        "<details><summary>Quota budget</summary>",
+        "",
+        "| group | quota | used | limit | largest consumers |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {b.group} | {b.quota} | {b.used} | {b.limit} | {_cell(b.heaviest)} |" for b in budget_rows(plan)]
+    if _headroom(plan):
+        lines += ["", _headroom(plan).capitalize() + "."]
+    lines += ["", "</details>", ""]
     closed = [n for n in flows.notices if not n.warning]
     if closed:
         lines += ["<details><summary>Documented ports kept closed on purpose</summary>", ""]

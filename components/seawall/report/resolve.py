@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from seawall.addresses.resolve import ResolveOutcome, ResolveRequest
+from seawall.stack import StackFit
 
 
-def resolve_json(outcome: ResolveOutcome, request: ResolveRequest) -> dict[str, Any]:
+def resolve_json(
+    outcome: ResolveOutcome, request: ResolveRequest, fits: Sequence[StackFit] = (), written: bool | None = None
+) -> dict[str, Any]:
     return {
         "lock": str(outcome.lock_path),
         "stale": outcome.stale,
-        "written": outcome.writes(request),
+        "written": outcome.writes(request) if written is None else written,
+        "stacks": [{"stack": f.stack, "fits": f.error is None, "error": f.error} for f in fits],
         "hosts": [{"hostname": c.subject, "added": list(c.added), "removed": list(c.removed)} for c in outcome.by_host],
         "services": [
             {"service": c.subject, "added": list(c.added), "removed": list(c.removed)} for c in outcome.by_service
@@ -25,8 +30,14 @@ def resolve_json(outcome: ResolveOutcome, request: ResolveRequest) -> dict[str, 
     }
 
 
-def print_resolve(outcome: ResolveOutcome, request: ResolveRequest, console: Console) -> None:
-    """The change tables on stdout; problems and the verdict on ``console`` (stderr)."""
+def print_resolve(
+    outcome: ResolveOutcome,
+    request: ResolveRequest,
+    console: Console,
+    fits: Sequence[StackFit] = (),
+    written: bool | None = None,
+) -> None:
+    """The change tables and each stack's fit on stdout; problems and the verdict on ``console`` (stderr)."""
     out = Console(file=sys.stdout, emoji=False, highlight=False, soft_wrap=True)
     out.print(f"resolved {outcome.hostnames} hostnames; {len(outcome.by_host)} changed", markup=False)
     for title, column, changes in (
@@ -40,22 +51,36 @@ def print_resolve(outcome: ResolveOutcome, request: ResolveRequest, console: Con
             for change in changes:
                 table.add_row(change.subject, "\n".join(change.added) or "—", "\n".join(change.removed) or "—")
             out.print(table)
+    for fit in fits:
+        out.print(f"{fit.stack}: {'fits' if fit.error is None else 'STOPS PLANNING: ' + fit.error}", markup=False)
     for problem in outcome.problems:
         console.print(f"! {problem.subject}: {problem.kind}: {problem.text}", style="yellow", markup=False)
     failures = outcome.failures
+    broken = [f.stack for f in fits if f.error]
     path = outcome.lock_path
     if request.check:
-        console.print(f"{path}: {'stale' if outcome.stale or failures else 'current'}", markup=False)
+        state = "stale" if outcome.stale or failures else "current"
+        console.print(
+            f"{path}: {state}" + (f"; it stops {', '.join(broken)} from planning" if broken else ""), markup=False
+        )
+    elif broken and not request.force and not (failures and not request.allow_partial):
+        console.print(
+            f"{path} not written: {', '.join(broken)} would stop planning (raise the quotas the message names, "
+            "or --force writes it anyway)",
+            markup=False,
+        )
     elif failures and not request.allow_partial:
         console.print(
             f"{len(failures)} problem(s): {path} not written (last good addresses kept; --allow-partial writes it anyway)",
             markup=False,
         )
-    elif outcome.stale:
+    elif outcome.stale and (written if written is not None else True):
         console.print(f"wrote {path}", markup=False)
     else:
         console.print(f"{path} is current", markup=False)
 
 
-def write_resolve_json(outcome: ResolveOutcome, request: ResolveRequest) -> None:
-    sys.stdout.write(json.dumps(resolve_json(outcome, request), indent=2) + "\n")
+def write_resolve_json(
+    outcome: ResolveOutcome, request: ResolveRequest, fits: Sequence[StackFit] = (), written: bool | None = None
+) -> None:
+    sys.stdout.write(json.dumps(resolve_json(outcome, request, fits, written), indent=2) + "\n")
