@@ -340,3 +340,20 @@ def test_resolve_writes_a_lock_only_when_every_stack_still_fits(
     assert code == 0 and lock.is_file()  # written on purpose; the stack now fails with the same message
     with pytest.raises(QuotaExceeded, match="L-2AFB9258"):
         render_aws_stack(compile_stack("dmz-aws", stacks, catalog=_CATALOG))
+
+
+def test_diff_reports_a_new_layout_as_replacements_and_resources_laid_out_anew(ranges: Path, tmp_path: Path) -> None:
+    from seawall.analysis.diff import diff_plans
+    from seawall.preview.plan import plan_stack
+    from seawall.report.diff import diff_markdown
+
+    base = plan_stack("dmz-aws", STACKS).to_json()
+    head = plan_stack("dmz-aws", STACKS, lock=lock_file(tmp_path, ranges)).to_json()
+    result = diff_plans(base, head)
+    created = {(t.split(":")[-1], n) for verb, t, n in result.relaid if verb == "created"}
+    assert ("SecurityGroup", "dmz-gateway-2-sg") in created
+    assert ("ManagedPrefixList", "dmz-service-availability-ipv4-1-pl") in created
+    moved = [n for _, n, why in result.replaced if "securityGroupId" in why]
+    assert moved, "rules that move to another group are replaced on deploy, and the diff must say so"
+    markdown = diff_markdown(result)
+    assert "**Laid out anew**" in markdown and "**Replaced on deploy**" in markdown

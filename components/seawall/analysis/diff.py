@@ -96,10 +96,13 @@ class PlanDiff:
     head_stack: str = ""
     base_cloud: str | None = None  # aws | azure | aws+azure; None for a plan without cloud resources
     head_cloud: str | None = None
+    # Resources deleted or created although the flows they carry do not change: a new layout
+    # (a rule moved to another group, a vendor list split in two). (type, name) each.
+    relaid: tuple[tuple[str, str, str], ...] = ()  # (created | deleted, type, name)
 
     @property
     def changed(self) -> bool:
-        return bool(self.opened or self.closed or self.ipsets or self.replaced)
+        return bool(self.opened or self.closed or self.ipsets or self.replaced or self.relaid)
 
     @property
     def mismatch(self) -> str | None:
@@ -124,6 +127,16 @@ class _Plan:
         self.resources: dict[tuple[str, str], Mapping[str, Any]] = {
             (r.type, r.name): r.inputs for r in self.index.resources
         }
+
+    def flows_by_resource(self) -> dict[str, set[FlowKey]]:
+        """Logical name of a rule's resource → the flows it carries."""
+        out: dict[str, set[FlowKey]] = {}
+        for view in rule_views(self.index):
+            for peer in view.peers:
+                out.setdefault(view.resource.name, set()).add(
+                    FlowKey(view.role, view.direction, view.protocol, view.ports, peer)
+                )
+        return out
 
     def flows(self) -> dict[FlowKey, tuple[str, ...]]:
         out: dict[FlowKey, set[str]] = {}
@@ -162,9 +175,30 @@ def diff_plans(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:
             if a.resources[key].get(field_name) != b.resources[key].get(field_name):
                 replaced.append((key[0], key[1], f"{field_name} changes ({why})"))
     broadening = _flow_broadening(opened, closed, fa, fb) + _ipset_broadening(ipsets, sa, sb)
+    relaid = _relaid(a, b, opened, closed)
     return PlanDiff(
-        b.stack or a.stack, opened, closed, ipsets, replaced, broadening, a.stack, b.stack, a.cloud, b.cloud
+        b.stack or a.stack, opened, closed, ipsets, replaced, broadening, a.stack, b.stack, a.cloud, b.cloud, relaid
     )
+
+
+LAYOUT_TYPES = frozenset({SECURITY_GROUP, INGRESS_RULE, EGRESS_RULE, PREFIX_LIST, NETWORK_SECURITY_GROUP})
+
+
+def _relaid(
+    a: _Plan, b: _Plan, opened: Mapping[FlowKey, object], closed: Mapping[FlowKey, object]
+) -> tuple[tuple[str, str, str], ...]:
+    """Firewall resources that come or go while the flows they carry stay: the cost of a new layout."""
+    out = []
+    for verb, plan, others, changed in (("deleted", a, b, closed), ("created", b, a, opened)):
+        carried = plan.flows_by_resource()
+        for type_, name in sorted(plan.resources.keys() - others.resources.keys()):
+            if type_ not in LAYOUT_TYPES:
+                continue
+            flows = carried.get(name, set())
+            if flows and all(f in changed for f in flows):
+                continue  # an opened or closed flow, reported as such
+            out.append((verb, type_, name))
+    return tuple(out)
 
 
 def _flow_broadening(

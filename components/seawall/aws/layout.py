@@ -17,6 +17,8 @@ Stability (a pull request that adds one address should change one list):
   and moves no other entry;
 - a rule's home group is a hash of its name, probing to the next group when full,
   so a new rule or a heavier list displaces nothing while the groups have room;
+- both hashes are consistent (jump hashing): when a role needs one more group, or a
+  service one more list, only the rules or entries that land in the new one move;
 - headroom (25 %, at least 2 spare entries) absorbs most new addresses without
   any change; it shrinks towards the exact count before another group is added.
 """
@@ -43,23 +45,47 @@ def _hash(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
+def _bucket(key: int, buckets: int) -> int:
+    """Jump consistent hashing (Lamping and Veach, 2014): growing from n to n+1 buckets moves only the
+    keys that land in the new one, so a layout that needs one more group or list keeps the rest in place."""
+    bucket, jump = -1, 0
+    while jump < buckets:
+        bucket = jump
+        key = (key * 2862933555777941757 + 1) % 2**64
+        jump = int((bucket + 1) * (2**31 / ((key >> 33) + 1)))
+    return bucket
+
+
 def chunk_networks(networks: Sequence[str], limit: int, level: tuple[float, int], account_max: int) -> list[list[str]]:
     """The fewest hash buckets of ``networks`` whose ``max_entries`` each fit ``limit`` (order kept per bucket)."""
     if max_entries(len(networks), level, account_max) <= limit:
         return [list(networks)]
     cap = largest_fitting(limit, level, account_max)
     hashes = [_hash(net) for net in networks]
-    count = max(2, math.ceil(len(networks) / cap))  # no fewer buckets can hold them; hashing needs a few more
-    while True:
+
+    def fits(count: int) -> bool:
         sizes = [0] * count
         for h in hashes:
-            sizes[h % count] += 1
-        if max(sizes) <= cap:
-            break
-        count += 1
+            sizes[_bucket(h, count)] += 1
+        return max(sizes) <= cap
+
+    # No fewer buckets than an even split can hold them; hashing needs a few more. Find a count that
+    # fits by doubling the step, then the smallest by bisection (the same answer every run).
+    low = max(1, math.ceil(len(networks) / cap) - 1)  # treated as too few
+    step, high = 1, low + 1
+    while not fits(high):
+        low, step = high, step * 2
+        high = low + step
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fits(middle):
+            high = middle
+        else:
+            low = middle
+    count = max(2, high)
     buckets: list[list[str]] = [[] for _ in range(count)]
     for net, h in zip(networks, hashes, strict=True):
-        buckets[h % count].append(net)
+        buckets[_bucket(h, count)].append(net)
     return [b for b in buckets if b]
 
 
@@ -92,7 +118,7 @@ def pack(items: Sequence[Item], capacity: int, groups: int) -> dict[str, int] | 
         loads: list[dict[Dimension, int]] = [{} for _ in range(groups)]
         placed: dict[str, int] = {}
         for item in order:
-            home = _hash(item.name) % groups if hashed else 0
+            home = _bucket(_hash(item.name), groups) if hashed else 0
             for step in range(groups):
                 group = (home + step) % groups
                 if all(loads[group].get(d, 0) + item.weight <= capacity for d in item.dimensions):

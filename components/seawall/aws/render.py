@@ -201,6 +201,12 @@ def render_aws(
     """
     base_tags = {"seawall:stack": flows.stack, **(tags or {})}
     _check_account_quotas(quotas)
+    # Splitting lists never lowers the total weight: if even the exact, unsplit count is more than
+    # all the groups hold, no layout exists, and none needs to be tried.
+    rough = _layout(flows, prefix, quotas, ipv6, base_tags, HEADROOM_LEVELS[-1], split=False, place=False)
+    capacity = quotas.rules_per_security_group * quotas.security_groups_per_eni
+    if any(total > capacity for items in rough.items.values() for total in totals(items).values()):
+        raise _quota_error(flows, prefix, quotas, ipv6, base_tags)
     best: tuple[int, int, _Layout] | None = None
     for rank, level in enumerate(HEADROOM_LEVELS):
         layout = _layout(flows, prefix, quotas, ipv6, base_tags, level)
@@ -236,6 +242,7 @@ class _Layout:
     rules: tuple[AwsRule, ...]
     items: dict[str, tuple[Item, ...]]  # role → its rules as weights
     placement: dict[str, tuple[int, dict[str, int]]] | None  # role → (groups, rule name → group index)
+    failed: frozenset[str] = frozenset()  # roles that do not fit
 
 
 def _layout(
@@ -245,8 +252,10 @@ def _layout(
     ipv6: bool,
     base_tags: dict[str, str],
     level: tuple[float, int],
+    split: bool = True,
+    place: bool = True,
 ) -> _Layout:
-    lists = _prefix_lists(flows, prefix, quotas, ipv6, base_tags, level)
+    lists = _prefix_lists(flows, prefix, quotas, ipv6, base_tags, level, split)
     by_service: dict[tuple[str, Family], list[AwsPrefixList]] = {}
     for pl in lists:
         by_service.setdefault((pl.service, pl.address_family), []).append(pl)
@@ -259,9 +268,10 @@ def _layout(
             for r in rules
             if r.role == role
         )
-    placement: dict[str, tuple[int, dict[str, int]]] | None = {}
+    placement: dict[str, tuple[int, dict[str, int]]] = {}
+    failed: set[str] = set()
     capacity = quotas.rules_per_security_group * quotas.security_groups_per_eni
-    for role, role_items in items.items():
+    for role, role_items in items.items() if place else ():
         # More weight than all the groups hold cannot be packed: say so without trying.
         too_heavy = any(total > capacity for total in totals(role_items).values())
         found = (
@@ -270,11 +280,10 @@ def _layout(
             else fewest_groups(role_items, quotas.rules_per_security_group, quotas.security_groups_per_eni)
         )
         if found is None:
-            placement = None
-            break
-        assert placement is not None
-        placement[role] = found
-    return _Layout(level, lists, rules, items, placement)
+            failed.add(role)
+        else:
+            placement[role] = found
+    return _Layout(level, lists, rules, items, None if failed else placement, frozenset(failed))
 
 
 def _weight(rule: AwsRule, weights: dict[str, int]) -> int:
@@ -407,7 +416,13 @@ def _binding_peers(binding: Binding, ipv6: bool) -> list[AwsPeer]:
 
 
 def _prefix_lists(
-    flows: Flows, prefix: str, quotas: AwsQuotas, ipv6: bool, base_tags: dict[str, str], level: tuple[float, int]
+    flows: Flows,
+    prefix: str,
+    quotas: AwsQuotas,
+    ipv6: bool,
+    base_tags: dict[str, str],
+    level: tuple[float, int],
+    split: bool = True,
 ) -> tuple[AwsPrefixList, ...]:
     lists = []
     used = {e.name for f in flows.flows for e in (f.src, f.dst) if e.kind == "service"}
@@ -421,7 +436,7 @@ def _prefix_lists(
             networks = addresses.family(version)
             if not networks or (version == 6 and not ipv6):
                 continue
-            chunks = chunk_networks(networks, limit, level, quotas.prefix_list_max_entries)
+            chunks = chunk_networks(networks, limit, level, quotas.prefix_list_max_entries) if split else [networks]
             for number, chunk in enumerate(chunks, start=1):
                 part = number if len(chunks) > 1 else None
                 lists.append(
@@ -514,10 +529,12 @@ def _quota_error(flows: Flows, prefix: str, quotas: AwsQuotas, ipv6: bool, base_
     The value to raise is found by laying the stack out again with it, so it is one that works.
     """
     exact = HEADROOM_LEVELS[-1]
-    layout = _layout(flows, prefix, quotas, ipv6, base_tags, exact)
+    layout = _layout(flows, prefix, quotas, ipv6, base_tags, exact, split=False, place=False)
     per_group, groups = quotas.rules_per_security_group, quotas.security_groups_per_eni
+    heavy = {r for r, items in layout.items.items() if any(t > per_group * groups for t in totals(items).values())}
+    failed = heavy or _layout(flows, prefix, quotas, ipv6, base_tags, exact).failed
     for role, items in layout.items.items():
-        if fewest_groups(items, per_group, groups) is not None:
+        if role not in failed:
             continue
         need = totals(items)
         (direction, family), needed = max(need.items(), key=lambda kv: (kv[1], kv[0]))

@@ -34,6 +34,7 @@ def diff_json(d: PlanDiff) -> dict[str, Any]:
         "closed": flows(d.closed),
         "ipsets": [{"service": s, "added": list(a), "removed": list(r)} for s, (a, r) in d.ipsets.items()],
         "replaced": [{"type": t, "name": n, "why": w} for t, n, w in d.replaced],
+        "relaid": [{"change": verb, "type": t, "name": n} for verb, t, n in d.relaid],
     }
 
 
@@ -66,6 +67,10 @@ def diff_markdown(d: PlanDiff) -> str:
         lines += ["**Replaced on deploy** (deleted and recreated):", ""]
         lines += [f"- `{t}` `{n}`: {why}" for t, n, why in d.replaced]
         lines.append("")
+    if d.relaid:
+        lines += ["**Laid out anew** (the same flows on other resources: deleted and created on deploy):", ""]
+        lines += [f"- {verb} `{t}` `{n}`" for verb, t, n in d.relaid]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -80,4 +85,5 @@ def diff_text(d: PlanDiff) -> list[str]:
     for service, (added, removed) in d.ipsets.items():
         lines += [f"  ip-set {service}: +{a}" for a in added] + [f"  ip-set {service}: -{r}" for r in removed]
     lines += [f"  replaced: {t} {n}: {w}" for t, n, w in d.replaced]
+    lines += [f"  laid out anew: {verb} {t} {n}" for verb, t, n in d.relaid]
     return lines
