@@ -1,17 +1,27 @@
-"""Reading YAML fast, and knowing where every value came from when it matters.
+"""Reading YAML fast, bounded, and knowing where every value came from when it matters.
 
-Files are parsed with PyYAML's C loader, configured for YAML 1.2 core-schema
+Files are read with libyaml's event parser, configured for YAML 1.2 core-schema
 scalars (``yes``, ``on``, ``010`` and ``1:30`` stay what YAML 1.2 says they are)
 and refusing duplicate keys, so it reads a file exactly as ruamel.yaml does. The
 slow round-trip parse that records the line of every node runs only when an
 error needs a position (:meth:`YamlDocument.line_of`), or when the fast reading
 fails and the authoritative one must decide (:meth:`YamlDocument.exact`).
+
+A seawall file is data written by hand, so nothing in it may make the reader do
+more work than the text is long: files above :data:`MAX_YAML_BYTES` are refused
+before they are read, and anchors, aliases, merge keys and nesting deeper than
+:data:`MAX_DEPTH` are refused as the parser meets them, before anything is built
+(an alias bomb of a few hundred bytes would otherwise expand to gigabytes, and
+deep flow nesting crashes libyaml's composer and is quadratic in its scanner).
+Both parsers enforce this: the event reader below, and the round-trip composer.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import stat
+import sys
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -19,12 +29,33 @@ from typing import Any
 import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent as RtAliasEvent
+from ruamel.yaml.events import CollectionStartEvent as RtCollectionStartEvent
+from ruamel.yaml.events import ScalarEvent as RtScalarEvent
+from ruamel.yaml.nodes import MappingNode as RtMappingNode
 
 from seawall.errors import UserError
 
 Loc = Sequence[str | int]
+
+MAX_YAML_BYTES = 32 * 2**20
+"""The largest YAML file seawall reads: a 20,000-entry catalogue is about 22 MiB."""
+
+MAX_STACK_FILE_BYTES = 2**20
+"""The largest stack file (``Pulumi.<stack>.yaml``) worth reading: real ones are a few KiB."""
+
+MAX_DEPTH = 64
+"""The deepest nesting of mappings and lists accepted; seawall's own files nest at most six deep."""
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_NO_ANCHORS = "anchors and aliases (&name, *name) are not accepted; write the value out where it is used"
+_NO_MERGE = "YAML merge keys ('<<', !!merge) are not accepted; write the merged keys out in the mapping"
+_TOO_DEEP = (
+    f"nesting deeper than {MAX_DEPTH} levels is not accepted; valid: at most {MAX_DEPTH} levels of mappings and lists"
+)
 
 
 class _Core12Loader(yaml.CSafeLoader):
@@ -45,13 +76,16 @@ for _tag, _pattern, _first in (
     _Core12Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
 
 
-def _int12(loader: _Core12Loader, node: yaml.ScalarNode) -> int:
-    text = str(loader.construct_scalar(node))
+def _int_text(text: str) -> int:
     if text.startswith("0o"):
         return int(text[2:], 8)
     if text.startswith("0x"):
         return int(text[2:], 16)
     return int(text, 10)  # YAML 1.2: a leading zero is still decimal
+
+
+def _int12(loader: _Core12Loader, node: yaml.ScalarNode) -> int:
+    return _int_text(str(loader.construct_scalar(node)))
 
 
 def _mapping(loader: _Core12Loader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -63,6 +97,143 @@ def _mapping(loader: _Core12Loader, node: yaml.MappingNode) -> dict[Any, Any]:
 
 _Core12Loader.add_constructor("tag:yaml.org,2002:int", _int12)
 _Core12Loader.add_constructor("tag:yaml.org,2002:map", _mapping)
+
+
+class _Refused(Exception):
+    """Something seawall does not accept in a YAML file, met by a parser before anything was built from it."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _line(event: Any) -> int:
+    mark = event.start_mark
+    return int(mark.line) + 1 if mark is not None else 1
+
+
+_RESOLVERS = _Core12Loader.yaml_implicit_resolvers
+_BOOL, _INT, _NULL = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:null"
+
+
+def _plain_scalar(text: str) -> Any:
+    """An unquoted scalar, resolved and constructed as :class:`_Core12Loader` does.
+
+    Raises ValueError for a decimal integer longer than Python converts (it costs quadratic time).
+    """
+    for tag, pattern in _RESOLVERS.get(text[:1], ()):
+        if not pattern.match(text):
+            continue
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return text.lower() == "true"
+        if tag == _INT:
+            return _int_text(text)
+        value = text.lower()
+        sign = -1 if value[0] == "-" else 1
+        if value[0] in "+-":
+            value = value[1:]
+        if value == ".inf":
+            return sign * float("inf")
+        return float("nan") if value == ".nan" else sign * float(value)
+    return text
+
+
+def _read(text: str) -> Any:
+    """Plain data from libyaml's event stream, refusing anchors, aliases, merge keys and deep nesting on sight.
+
+    Building from events (not from libyaml's composed nodes) never expands an alias,
+    never recurses, and is about twice as fast. Anything this reader cannot decide
+    raises a ``yaml.YAMLError`` for the round-trip parser to decide and position.
+    """
+    stack: list[tuple[bool, list[Any]]] = []  # per open collection: is it a mapping, its items so far
+    root: Any = None
+    documents = 0
+    tagged = False
+    events: Iterable[Any] = yaml.parse(text, Loader=yaml.CSafeLoader)  # dispatched on type(), the fast test
+    for event in events:
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            if event.anchor is not None:
+                raise _Refused(_line(event), f"YAML anchor &{event.anchor}: {_NO_ANCHORS}")
+            value: Any = event.value
+            if event.tag is not None:
+                if event.tag == _MERGE_TAG:
+                    raise _Refused(_line(event), _NO_MERGE)
+                tagged = True  # an explicit tag is rare: the node loader below decides what it means
+            elif event.implicit[0]:
+                if value[:1] in _RESOLVERS:  # most plain text starts where no core-schema type can
+                    try:
+                        value = _plain_scalar(value)
+                    except ValueError:
+                        limit = sys.get_int_max_str_digits()
+                        message = f"an integer of {len(value)} digits is not accepted; valid: at most {limit} digits"
+                        raise _Refused(_line(event), message) from None
+                elif value == "<<" and stack and stack[-1][0] and len(stack[-1][1]) % 2 == 0:
+                    raise _Refused(_line(event), _NO_MERGE)
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            if event.anchor is not None:
+                raise _Refused(_line(event), f"YAML anchor &{event.anchor}: {_NO_ANCHORS}")
+            if event.tag is not None:
+                if event.tag == _MERGE_TAG:
+                    raise _Refused(_line(event), _NO_MERGE)
+                tagged = True
+            if len(stack) >= MAX_DEPTH:
+                raise _Refused(_line(event), _TOO_DEEP)
+            stack.append((kind is yaml.MappingStartEvent, []))
+            continue
+        elif kind is yaml.MappingEndEvent:
+            items = stack.pop()[1]
+            keys = items[0::2]
+            if len(set(map(repr, keys))) != len(keys):
+                raise yaml.constructor.ConstructorError(None, None, "duplicate key", None)
+            try:
+                mapping = dict(zip(keys, items[1::2], strict=True))
+            except TypeError:
+                raise yaml.constructor.ConstructorError(None, None, "unhashable key", None) from None
+            value = {str(k): v for k, v in mapping.items()}
+        elif kind is yaml.SequenceEndEvent:
+            value = stack.pop()[1]
+        elif kind is yaml.AliasEvent:
+            raise _Refused(_line(event), f"YAML alias *{event.anchor}: {_NO_ANCHORS}")
+        else:
+            if kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise yaml.composer.ComposerError(None, None, "more than one document", None)
+            continue
+        if stack:
+            stack[-1][1].append(value)
+        else:
+            root = value
+    if tagged:  # safe to compose now: no aliases, bounded depth
+        return _plain(yaml.load(text, Loader=_Core12Loader))
+    return root
+
+
+class _GuardedComposer(Composer):
+    """ruamel's composer, refusing what :func:`_read` refuses, before it composes the node."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        if isinstance(event, RtAliasEvent):
+            raise _Refused(_line(event), f"YAML alias *{event.anchor}: {_NO_ANCHORS}")
+        if event.anchor is not None:
+            raise _Refused(_line(event), f"YAML anchor &{event.anchor}: {_NO_ANCHORS}")
+        merge_key = (
+            isinstance(event, RtScalarEvent)
+            and event.implicit[0]
+            and event.value == "<<"
+            and isinstance(parent, RtMappingNode)
+            and index is None  # ruamel composes a mapping's keys with index None
+        )
+        if merge_key or event.tag == _MERGE_TAG:
+            raise _Refused(_line(event), _NO_MERGE)
+        if isinstance(event, RtCollectionStartEvent) and self.depth >= MAX_DEPTH:
+            raise _Refused(_line(event), _TOO_DEEP)
+        return super().compose_node(parent, index)
 
 
 class YamlDocument:
@@ -118,8 +289,11 @@ def _plain(node: Any) -> Any:
 def _round_trip(text: str, path: str, error: type[UserError]) -> Any:
     parser = YAML(typ="rt")
     parser.allow_duplicate_keys = False
+    parser.Composer = _GuardedComposer
     try:
         return parser.load(text)
+    except _Refused as exc:
+        raise error(f"{path}:{exc.line}", exc.message) from None
     except DuplicateKeyError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else 1
@@ -133,26 +307,57 @@ def _round_trip(text: str, path: str, error: type[UserError]) -> Any:
         raise error(f"{path}:{line}", f"YAML syntax error: {what}") from None
     except YAMLError as exc:
         raise error(f"{path}:1", f"YAML error: {_first_line(str(exc))}") from None
+    except (ValueError, RecursionError) as exc:  # a value Python will not build (an integer of 5,000 digits)
+        raise error(f"{path}:1", f"YAML value cannot be read: {_first_line(str(exc))}") from None
+    except AssertionError as exc:  # ruamel asserts on some directives (%YAML 1.3)
+        raise error(f"{path}:1", f"YAML error: {_first_line(str(exc))}") from None
 
 
 def parse_yaml(text: str, path: str, error: type[UserError] = UserError) -> YamlDocument:
-    """Parse YAML text; anything the fast reader rejects is decided (and positioned) by the round-trip parser."""
+    """Parse YAML text; anything the fast reader rejects is decided (and positioned) by the round-trip parser.
+
+    Anchors, aliases, merge keys and nesting deeper than :data:`MAX_DEPTH` are
+    errors (``path:line``), raised before any value is built.
+    """
     try:
-        data = yaml.load(text, Loader=_Core12Loader)
+        data = _read(text)
+    except _Refused as exc:
+        raise error(f"{path}:{exc.line}", exc.message) from None
     except (yaml.YAMLError, ValueError, RecursionError):
         tree = _round_trip(text, path, error)  # raises the positioned error; returns if only the fast reader choked
         return YamlDocument(path, text, _plain(tree), error, tree)
-    return YamlDocument(path, text, _plain(data), error)
+    return YamlDocument(path, text, data, error)
 
 
-def read_yaml(path: Path, display: str | None = None, error: type[UserError] = UserError) -> YamlDocument:
-    """Read and parse a YAML file; an unreadable file is a one-line error too."""
+def read_yaml(
+    path: Path, display: str | None = None, error: type[UserError] = UserError, max_bytes: int = MAX_YAML_BYTES
+) -> YamlDocument:
+    """Read and parse a YAML file of at most ``max_bytes``; an unreadable or oversized file is a one-line error too.
+
+    The size is checked before the file is read, and only regular files are read
+    (a symlink to ``/dev/zero`` or a FIFO would never end).
+    """
     shown = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise error(shown, "not a regular file; valid: a YAML file")
+        if info.st_size > max_bytes:
+            raise error(shown, _too_big(f"{info.st_size:,} bytes", max_bytes))
+        with path.open(encoding="utf-8") as stream:
+            # read(n) reserves n bytes up front, so ask for the size stat() saw (a character is at least a byte)
+            text = stream.read(info.st_size + 1)
+            if len(text) > info.st_size:  # it grew since stat(): read on, but no further than the limit
+                text += stream.read(max_bytes + 1 - len(text))
     except (OSError, UnicodeDecodeError) as exc:
         raise error(shown, f"cannot read file: {exc.__class__.__name__}: {exc}") from None
+    if len(text) > max_bytes:
+        raise error(shown, _too_big(f"more than {max_bytes:,} characters", max_bytes))
     return parse_yaml(text, shown, error)
+
+
+def _too_big(size: str, limit: int) -> str:
+    return f"file is {size}, too large to read; valid: at most {limit:,} bytes ({limit / 2**20:g} MiB)"
 
 
 def display_path(path: Path) -> str:
