@@ -30,12 +30,26 @@ def catalog() -> Catalog:
 
 @pytest.fixture(scope="session")
 def seeds() -> dict[str, str]:
-    """Seed text per product, read from ../shared/seeds (skipped where it is absent)."""
+    """Seed text per product, from $SEAWALL_SEEDS or ../shared/seeds beside the repository.
+
+    Absent there, the tests that need them skip and say where they looked and how to point
+    them elsewhere; a $SEAWALL_SEEDS that names no documents fails instead (a typo must not
+    pass as a skip).
+    """
     root = seeds_dir()
-    if not root.is_dir():
-        pytest.skip(f"vendor seed documents not found at {root} (set SEAWALL_SEEDS)")
-    cat = load_catalog(CATALOG_DIR)
-    return {name: (root / product.document.seed).read_text(encoding="utf-8") for name, product in cat.products.items()}
+    explicit = "SEAWALL_SEEDS" in os.environ
+    wanted = {name: product.document.seed for name, product in load_catalog(CATALOG_DIR).products.items()}
+    missing = sorted(seed for seed in wanted.values() if not (root / seed).is_file())
+    if missing:
+        where = "$SEAWALL_SEEDS" if explicit else "the default, ../shared/seeds beside the repository"
+        why = (
+            f"vendor documents not found: {', '.join(missing)} not in {root} ({where}); "
+            "to run the provenance tests, set SEAWALL_SEEDS=/path/to/the/seed/documents"
+        )
+        if explicit:
+            pytest.fail(why, pytrace=False)
+        pytest.skip(why)
+    return {name: (root / seed).read_text(encoding="utf-8") for name, seed in wanted.items()}
 
 
 @pytest.fixture()

@@ -51,6 +51,26 @@ def imss_rows(text: str) -> list[str]:
 EXTRACT = {"clearswift-seg": seg_rows, "clearswift-sxg": sxg_rows, "trendmicro-imss": imss_rows}
 
 
+# These two need no vendor document, so provenance is checked on every machine; the tests
+# below that read the documents skip (saying where they looked) when they are absent.
+
+
+def test_every_cited_row_names_a_port_its_entry_opens(catalog: Catalog) -> None:
+    for _, entry in catalog.entries():
+        numbers = {int(n) for n in re.findall(r"\d+", entry.source.row)}
+        ports = {p for r in entry.ports for p in (r.first, r.last)}
+        assert ports & numbers, f"{entry.id}: the cited row names none of ports {sorted(ports)}"
+
+
+def test_the_row_extractors_read_each_documents_layout() -> None:
+    # Synthetic lines in each document's layout (not vendor text).
+    seg = "Item\tProtocol\tPort\nExample updates\tTCP\t80\thost.invalid\t192.0.2.1\nprose mentioning TCP 80\n"
+    assert seg_rows(seg) == ["Example updates TCP"]
+    sxg = "25 TCP 受信 例の目的。\n21 FTP 受信/送信\n次の行に続く目的\n見出し\n"
+    assert sxg_rows(sxg) == ["25 TCP 受信 例の目的。", "21 FTP 受信/送信 次の行に続く目的"]
+    assert imss_rows("ポート | 用途\n25/tcp | 例 |\n10025 は内部\n") == ["25/tcp | 例 |"]
+
+
 def test_every_cited_row_is_written_in_its_document(catalog: Catalog, seeds: dict[str, str]) -> None:
     documents = {name: normalise(text) for name, text in seeds.items()}
     for owner, entry in catalog.entries():

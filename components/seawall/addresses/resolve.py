@@ -65,14 +65,26 @@ class ResolveOutcome:
     problems: list[Problem]
     stale: bool  # the committed file differs from the next lock
     hostnames: int  # how many hostnames were asked of DNS
+    answered: int = 0  # how many of them DNS answered with addresses
+    unanswered: tuple[tuple[str, str, str], ...] = ()  # (hostname, status, detail) of the others, sorted
 
     @property
     def failures(self) -> list[Problem]:
         """Problems that block writing (a host in AWS space without --ip-ranges only warns)."""
         return [p for p in self.problems if p.kind != "no-feed"]
 
+    @property
+    def nothing_resolved(self) -> bool:
+        """DNS gave no address for any name: no resolver reachable, most likely; never a lock to write."""
+        return self.hostnames > 0 and self.answered == 0
+
     def writes(self, request: ResolveRequest) -> bool:
-        return not request.check and self.stale and (not self.failures or request.allow_partial)
+        return (
+            not request.check
+            and self.stale
+            and not self.nothing_resolved  # even --allow-partial: a lock of nothing but kept records says nothing
+            and (not self.failures or request.allow_partial)
+        )
 
 
 def resolve_lock(
@@ -113,7 +125,13 @@ def resolve_lock(
     by_host, by_service = diff_locks(previous, lock)
     text = lock.to_text()
     stale = not lock_path.is_file() or lock_path.read_text(encoding="utf-8") != text
-    return ResolveOutcome(lock_path, lock, text, by_host, by_service, problems, stale, len(names))
+    answered = sum(1 for r in resolutions.values() if r.status == "ok" and r.addresses)
+    unanswered = tuple(
+        (r.hostname, r.status, r.detail)
+        for _, r in sorted(resolutions.items())
+        if not (r.status == "ok" and r.addresses)
+    )
+    return ResolveOutcome(lock_path, lock, text, by_host, by_service, problems, stale, len(names), answered, unanswered)
 
 
 def write_lock(outcome: ResolveOutcome) -> None:

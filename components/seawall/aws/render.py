@@ -166,6 +166,7 @@ class AwsSpec:
 
 
 def _asdict(obj: Any) -> dict[str, Any]:
+    """A dataclass as JSON with the plan's camelCase keys (``max_entries`` → ``maxEntries``)."""
     out: dict[str, Any] = {}
     for name in obj.__dataclass_fields__:
         value = getattr(obj, name)
@@ -177,8 +178,13 @@ def _asdict(obj: Any) -> dict[str, Any]:
             value = [{"cidr": c, "description": d} for c, d in value]
         elif isinstance(value, tuple):
             value = list(value)
-        out[name] = value
+        out[_camel(name)] = value
     return out
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)
 
 
 def prefix_list_max_entries(count: int, account_max: int = MAX_PREFIX_LIST_ENTRIES) -> int:

@@ -7,10 +7,9 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from seawall.catalog.load import load_catalog
-from seawall.cli.common import CatalogDirOption, Lang, app, user_errors, write_json
+from seawall.cli.common import CatalogDirOption, Lang, app, out_console, user_errors, write_json
 from seawall.report.catalog import catalog_json, catalog_markdown, catalog_tables
 
 
@@ -55,7 +54,7 @@ def catalog_command(
         elif fmt is CatalogFormat.markdown:
             sys.stdout.write(catalog_markdown(catalog, products, lang.value))
         else:
-            console = Console(emoji=False)
+            console = out_console()
             for table in catalog_tables(catalog, products, lang.value):
                 console.print(table)
                 console.print()

@@ -3,27 +3,89 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
 
 from seawall.errors import UserError
 
-app = typer.Typer(
+# Piped output goes to programs and files, not to an 80-column screen: never wrap it, so ids stay whole.
+UNWRAPPED_WIDTH = 1_000_000
+
+
+class _StdoutClosed(Exception):
+    """The reader of stdout went away (``seawall … | head``); deliberately not an OSError (see SeawallTyper)."""
+
+
+class _GuardedStdout:
+    """``sys.stdout``, except that a closed pipe raises :class:`_StdoutClosed` instead of BrokenPipeError."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            raise _StdoutClosed from None
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise _StdoutClosed from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+class SeawallTyper(typer.Typer):
+    """The Typer app; a reader that stops reading (``seawall … | head``) ends the command quietly with exit 0.
+
+    click turns a BrokenPipeError into exit 1 and rich into SystemExit(1), and Python reports a
+    failed final flush: so stdout is wrapped to raise an exception neither of them catches.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if sys.stdout is not None and not isinstance(sys.stdout, _GuardedStdout):
+            sys.stdout = _GuardedStdout(sys.stdout)
+        try:
+            try:
+                return super().__call__(*args, **kwargs)
+            finally:
+                if sys.stdout is not None:
+                    sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        except _StdoutClosed:
+            # Python's advice (library/signal, "Note on SIGPIPE"): point stdout at /dev/null before exiting.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ is not None else 1)
+            raise SystemExit(0) from None
+
+
+app = SeawallTyper(
     name="seawall",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     help="Mail-security vendor port requirements as AWS and Azure firewalls, traceable to the document rows.",
 )
 
 err_console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+
+
+def out_console() -> Console:
+    """The console for tables on stdout: the terminal's width on a terminal, never wrapped when piped."""
+    console = Console(emoji=False, highlight=False)
+    if not console.is_terminal:
+        console.width = UNWRAPPED_WIDTH
+    return console
 
 
 @contextmanager
@@ -42,9 +104,9 @@ def write_json(data: Any) -> None:
 
 def write_lines(lines: list[str]) -> None:
     """Plain lines on stdout, never wrapped or marked up."""
-    out = Console(emoji=False, highlight=False, soft_wrap=True)
+    out = out_console()
     for line in lines:
-        out.print(line, markup=False)
+        out.print(line, markup=False, soft_wrap=True)
 
 
 class Lang(StrEnum):

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from seawall.cli.common import CatalogDirOption, StacksDirOption, ViewFormat, app, user_errors, write_json
+from seawall.cli.common import CatalogDirOption, StacksDirOption, ViewFormat, app, out_console, user_errors, write_json
 from seawall.report.flows import flows_json, flows_tables
 from seawall.stack import compile_stack
 
@@ -34,6 +33,6 @@ def flows_command(
         if fmt is ViewFormat.json:
             write_json(flows_json(compiled.flows))
         else:
-            console = Console(emoji=False)
+            console = out_console()
             for renderable in flows_tables(compiled.flows):
                 console.print(renderable)

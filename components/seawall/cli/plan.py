@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from seawall.cli.common import CatalogDirOption, StacksDirOption, app, err_console, user_errors
+from seawall.cli.common import CatalogDirOption, StacksDirOption, app, err_console, out_console, user_errors
 from seawall.preview.plan import prepare_plan, run_plan
 from seawall.report.plan import plan_markdown, plan_mermaid, plan_table
 
@@ -64,4 +63,4 @@ def plan_command(
         elif fmt is PlanFormat.mermaid:
             sys.stdout.write(plan_mermaid(plan))
         else:
-            Console(emoji=False).print(plan_table(plan))
+            out_console().print(plan_table(plan))

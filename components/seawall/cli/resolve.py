@@ -10,14 +10,25 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from seawall.addresses.resolve import ResolveOutcome, ResolveRequest, resolve_lock, write_lock
-from seawall.cli.common import CatalogDirOption, ViewFormat, app, err_console, user_errors
-from seawall.report.resolve import print_resolve, write_resolve_json
+from seawall.cli.common import CatalogDirOption, ViewFormat, app, err_console, out_console, user_errors
+from seawall.report.resolve import nothing_resolved_text, print_resolve, write_resolve_json
 from seawall.stack import fit_stacks
 
 
 def run_resolve(request: ResolveRequest, console: Console) -> int:
-    """Resolve, plan the stacks against the result, report, and (unless something stops it) write; the exit code."""
+    """Resolve, plan the stacks against the result, report, and (unless something stops it) write; the exit code.
+
+    ``console`` takes the progress bar, problems and the verdict (stderr); the tables go to stdout.
+    """
     outcome = resolve_lock(request) if request.json_output else _with_progress(request, console)
+    if outcome.nothing_resolved:
+        # No answer at all says nothing about the vendors and everything about this machine's DNS.
+        if request.json_output:
+            write_resolve_json(outcome, request, [], False)
+            console.print(nothing_resolved_text(outcome, request), markup=False)
+        else:
+            print_resolve(outcome, request, console, [], False, out_console())
+        return 1
     stacks_dir = request.stacks_dir
     fits = (
         fit_stacks(stacks_dir, request.catalog_dir, outcome.lock_path, outcome.text)
@@ -29,7 +40,7 @@ def run_resolve(request: ResolveRequest, console: Console) -> int:
     if request.json_output:
         write_resolve_json(outcome, request, fits, written)
     else:
-        print_resolve(outcome, request, console, fits, written)
+        print_resolve(outcome, request, console, fits, written, out_console())
     if request.check:
         return 1 if outcome.stale or outcome.failures or broken else 0
     if outcome.failures and not request.allow_partial:
@@ -40,6 +51,8 @@ def run_resolve(request: ResolveRequest, console: Console) -> int:
 
 
 def _with_progress(request: ResolveRequest, console: Console) -> ResolveOutcome:
+    if not console.is_terminal:
+        return resolve_lock(request)  # a log or a pipe gets no bar (not even the blank line a stopped one leaves)
     with Progress(
         TextColumn("resolving"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
     ) as progress:

@@ -21,6 +21,9 @@ def resolve_json(
         "lock": str(outcome.lock_path),
         "stale": outcome.stale,
         "written": outcome.writes(request) if written is None else written,
+        "asked": outcome.hostnames,
+        "answered": outcome.answered,
+        "nothingResolved": outcome.nothing_resolved,
         "stacks": [{"stack": f.stack, "fits": f.error is None, "error": f.error} for f in fits],
         "hosts": [{"hostname": c.subject, "added": list(c.added), "removed": list(c.removed)} for c in outcome.by_host],
         "services": [
@@ -30,16 +33,40 @@ def resolve_json(
     }
 
 
+def nothing_resolved_text(outcome: ResolveOutcome, request: ResolveRequest) -> str:
+    """One line: nothing resolved, why (the answers grouped by kind, with one example each), and what to try."""
+    kinds: dict[str, tuple[int, str]] = {}
+    for _host, status, detail in outcome.unanswered:
+        count, example = kinds.get(status, (0, detail))
+        kinds[status] = (count + 1, example)
+    why = "; ".join(f"{n} {status}: {example}" for status, (n, example) in sorted(kinds.items()))
+    asked = ", ".join(request.nameservers) if request.nameservers else "the system's resolvers"
+    verdict = "cannot tell whether it is current" if request.check else "not written"
+    unreachable = set(kinds) <= {"timeout", "error"}
+    question = "is a resolver reachable from here?" if unreachable else "does this resolver answer for public names?"
+    return (
+        f"nothing resolved: none of {outcome.hostnames} hostnames got an address from {asked} ({why}); "
+        f"{question} try --nameserver HOST[:PORT]; {outcome.lock_path} {verdict}"
+    )
+
+
 def print_resolve(
     outcome: ResolveOutcome,
     request: ResolveRequest,
     console: Console,
     fits: Sequence[StackFit] = (),
     written: bool | None = None,
+    out: Console | None = None,
 ) -> None:
-    """The change tables and each stack's fit on stdout; problems and the verdict on ``console`` (stderr)."""
-    out = Console(file=sys.stdout, emoji=False, highlight=False, soft_wrap=True)
-    out.print(f"resolved {outcome.hostnames} hostnames; {len(outcome.by_host)} changed", markup=False)
+    """The change tables and each stack's fit on ``out`` (stdout); problems and the verdict on ``console`` (stderr)."""
+    if outcome.nothing_resolved:
+        # One line, not one "failed" line per host and a table of documented addresses as if they were news.
+        console.print(nothing_resolved_text(outcome, request), markup=False)
+        return
+    out = out or Console(file=sys.stdout, emoji=False, highlight=False, soft_wrap=True)
+    out.print(
+        f"resolved {outcome.answered} of {outcome.hostnames} hostnames; {len(outcome.by_host)} changed", markup=False
+    )
     for title, column, changes in (
         ("per vendor service", "service", outcome.by_service),
         ("per hostname", "hostname", outcome.by_host),
