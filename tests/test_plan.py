@@ -164,8 +164,13 @@ def test_the_consumer_example_imports_the_components_with_its_own_vpc_and_provid
         "pulumi:providers:aws::eu-west-1::" in (recorder.providers[f"{r.type}::{r.name}"] or "")
         for r in seawall_children
     ), "the caller's provider reaches every child"
+    # The subnet's CIDR is known only at apply: its rules are named by the peer, and get the subnet's CIDR.
+    ingress = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+    smtp_in = {r.name: r.inputs for r in resources if r.type == ingress}
+    assert smtp_in["mail-gateway-in-tcp-25-internal-mail-servers-cidr-1"]["cidrIpv4"] == "10.20.1.0/24"
     assert outputs["gatewaySecurityGroups"] == ["${mail-gateway-sg.id}"]
     assert outputs["sophosPrefixList"] == "${team-sophos.id}"
+    assert any("vendor service ntp denied" in w for w in outputs["warnings"])
 
 
 def test_plan_formats_for_people_reviewers_and_diagrams() -> None:

@@ -48,6 +48,7 @@ def resolve(catalog_dir: Path, server: str, **options: Any) -> tuple[int, str]:
     out = io.StringIO()
     request = ResolveRequest(
         catalog_dir=catalog_dir,
+        lock=options.pop("lock", catalog_dir / "ipsets.lock.json"),  # never the project's own lock
         products=(PRODUCT,),
         nameservers=(server,),
         timeout=options.pop("timeout", 0.5),

@@ -4,7 +4,8 @@ The pure layers (catalogue, topologies, flows, renderers) import no Pulumi. The
 components are exported here too, but loaded only when first used, so that
 ``import seawall`` stays light for tools that never declare resources.
 
-    from seawall import load_catalog, parse_config, compile_config, render_aws_stack, AwsFirewall
+    from seawall import AwsFirewall        # intent in, resources out: AwsFirewall("mail", {"topology": "dmz", ...})
+    from seawall import load_catalog, parse_config, compile_config, render_aws_stack, AwsFirewallFromSpec
 """
 
 from __future__ import annotations
@@ -20,19 +21,48 @@ from seawall.stack import compile_config, compile_stack, render_aws_stack, rende
 from seawall.stackconfig import parse_config
 
 if TYPE_CHECKING:
-    from seawall.aws.component import AwsFirewall, AwsFirewallArgs, VendorPrefixList, VendorPrefixListArgs
-    from seawall.azure.component import AzureFirewall, AzureFirewallArgs
+    from seawall.aws.component import (
+        AwsFirewall,
+        AwsFirewallArgs,
+        AwsFirewallFromSpec,
+        AwsFirewallFromSpecArgs,
+        VendorPrefixList,
+        VendorPrefixListArgs,
+        VendorPrefixListFromSpec,
+        VendorPrefixListFromSpecArgs,
+    )
+    from seawall.azure.component import (
+        AzureFirewall,
+        AzureFirewallArgs,
+        AzureFirewallFromSpec,
+        AzureFirewallFromSpecArgs,
+    )
+    from seawall.components import AddressSource, AwsQuotasArgs, AzureQuotasArgs, FirewallArgsError, PeerArgs
 
 __version__ = "0.1.0"
 
 # The components import pulumi: each is loaded from its cloud's package on first use.
 _COMPONENTS = {
-    "AwsFirewall": "seawall.aws.component",
-    "AwsFirewallArgs": "seawall.aws.component",
-    "VendorPrefixList": "seawall.aws.component",
-    "VendorPrefixListArgs": "seawall.aws.component",
-    "AzureFirewall": "seawall.azure.component",
-    "AzureFirewallArgs": "seawall.azure.component",
+    **dict.fromkeys(
+        (
+            "AwsFirewall",
+            "AwsFirewallArgs",
+            "AwsFirewallFromSpec",
+            "AwsFirewallFromSpecArgs",
+            "VendorPrefixList",
+            "VendorPrefixListArgs",
+            "VendorPrefixListFromSpec",
+            "VendorPrefixListFromSpecArgs",
+        ),
+        "seawall.aws.component",
+    ),
+    **dict.fromkeys(
+        ("AzureFirewall", "AzureFirewallArgs", "AzureFirewallFromSpec", "AzureFirewallFromSpecArgs"),
+        "seawall.azure.component",
+    ),
+    **dict.fromkeys(
+        ("AddressSource", "AwsQuotasArgs", "AzureQuotasArgs", "FirewallArgsError", "PeerArgs"), "seawall.components"
+    ),
 }
 
 
@@ -43,12 +73,23 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AddressSource",
     "AwsFirewall",
     "AwsFirewallArgs",
+    "AwsFirewallFromSpec",
+    "AwsFirewallFromSpecArgs",
+    "AwsQuotasArgs",
     "AzureFirewall",
     "AzureFirewallArgs",
+    "AzureFirewallFromSpec",
+    "AzureFirewallFromSpecArgs",
+    "AzureQuotasArgs",
+    "FirewallArgsError",
+    "PeerArgs",
     "VendorPrefixList",
     "VendorPrefixListArgs",
+    "VendorPrefixListFromSpec",
+    "VendorPrefixListFromSpecArgs",
     "compile_config",
     "compile_flows",
     "compile_stack",

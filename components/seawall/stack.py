@@ -14,7 +14,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from seawall.addresses.ipsets import IpSets, ipsets_from_lock
-from seawall.addresses.lock import LOCK_NAME, default_lock_path, read_lock
+from seawall.addresses.lock import (
+    DEFAULT_STACKS_DIR,
+    LOCK_NAME,
+    PROJECT_FILES,
+    default_lock_path,
+    project_dir,
+    read_lock,
+)
 from seawall.aws.render import AwsSpec, render_aws
 from seawall.azure.render import AzureSpec, PriorityLock, render_azure
 from seawall.catalog.load import Catalog, load_catalog
@@ -23,7 +30,6 @@ from seawall.flows import Flows, Notice, compile_flows
 from seawall.stackconfig import StackConfig, load_stack_config, stack_file
 from seawall.topology import Topology, available_topologies, load_topology
 
-DEFAULT_STACKS_DIR = Path("stacks")
 # Placeholder used only when a stack is rendered for the other cloud (query --cloud both).
 OTHER_CLOUD_RESOURCE_GROUP = "(other-cloud)"
 
@@ -42,9 +48,13 @@ class CompiledStack:
 class StackFiles:
     """Where one stack's files are: its config, its Azure priority pins, its program and its IP-set lock.
 
-    ``lock`` overrides the lock (``seawall plan --lock``); otherwise the stack's
-    ``seawall:lockFile`` (relative to the project, the stacks directory's parent),
-    else the catalogue's ``ipsets.lock.json``.
+    One rule for every caller (the CLI, the stack program, the components): the
+    catalogue is the packaged one unless ``catalog_dir`` replaces it (and nothing
+    else); the user's files are in the user's project, :func:`project_dir` (the
+    directory holding ``Pulumi.yaml`` above the stacks directory). The priority pins
+    sit beside the stack file, ``<stacks>/<stack>.priorities.json``. ``lock``
+    overrides the lock (``seawall plan --lock``); otherwise the stack's
+    ``seawall:lockFile`` relative to the project, else ``<project>/ipsets.lock.json``.
     """
 
     stack: str
@@ -68,8 +78,8 @@ class StackFiles:
         if self.lock is not None:
             return self.lock
         if config.settings.lock_file:
-            return self.stacks_dir.resolve().parent / config.settings.lock_file
-        return default_lock_path(self.catalog_dir)
+            return project_dir(self.stacks_dir) / config.settings.lock_file
+        return default_lock_path(stacks_dir=self.stacks_dir)
 
     def lock_named(self, config: StackConfig) -> bool:
         """A lock the user named (``--lock``, ``seawall:lockFile``) must exist; only the default may be absent."""
@@ -78,6 +88,22 @@ class StackFiles:
 
 def priority_lock_path(stacks_dir: Path, stack: str) -> Path:
     return stacks_dir / f"{stack}.priorities.json"
+
+
+def stack_config_dir(project: Path) -> Path:
+    """Where a Pulumi project keeps its ``Pulumi.<stack>.yaml`` files: ``stackConfigDir``, else the project itself."""
+    import yaml
+
+    for name in PROJECT_FILES:
+        path = project / name
+        if path.is_file():
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError) as exc:
+                raise UserError(str(path), f"unreadable Pulumi project file: {exc}") from None
+            folder = data.get("stackConfigDir") if isinstance(data, dict) else None
+            return project / folder if isinstance(folder, str) and folder else project
+    return project
 
 
 def read_priority_lock(path: Path) -> PriorityLock | None:
@@ -154,7 +180,7 @@ def compile_config(
         else:
             ipsets = IpSets.documented(catalog, allow)
             text = (
-                f"no IP-set lock ({lock_path.name} beside the catalogue): vendor services use only the addresses "
+                f"no IP-set lock ({lock_path.name} in the project): vendor services use only the addresses "
                 "the documents print (run seawall resolve, or set seawall:addresses: documented to say so)"
             )
             notices = (Notice("no-lock", "", "", text),)

@@ -3,18 +3,23 @@
 Read once, validated whole. Every error names the config key (and the file and
 line when the config came from a file) and exits 2. An unknown ``seawall:`` key
 is an error, never ignored: a typo must not silently drop a binding.
+
+The components' arguments (``AwsFirewall(name, args)``) are validated here too,
+by :func:`parse_config` with another :class:`KeyStyle`: the same checks and the
+same wording, with ``args.peers.x`` where a stack file says ``seawall:peers.x``.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 
 from seawall.aws import limits as aws_limits
 from seawall.azure import limits as azure_limits
@@ -64,6 +69,34 @@ class Quotas(_Model):
     azure: AzureQuotas = AzureQuotas()
 
 
+class PeerAddresses(_Model):
+    """A site peer's addresses by kind, as the components take them: each list holds one kind only."""
+
+    cidrs: tuple[str, ...] = ()
+    ipv6_cidrs: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    prefix_list_ids: tuple[str, ...] = ()
+    application_security_group_ids: tuple[str, ...] = ()
+    service_tags: tuple[str, ...] = ()
+    internet: StrictBool = False
+
+
+BindingKind = Literal["cidr", "sg", "prefix-list", "service-tag", "asg", "internet"]
+# What each PeerAddresses list holds: the binding kind, the address family for CIDRs, and how to say it.
+PEER_KINDS: dict[str, tuple[BindingKind, int | None, str]] = {
+    "cidrs": ("cidr", 4, "IPv4 networks such as 198.51.100.0/28 (IPv6 ones go in ipv6_cidrs)"),
+    "ipv6_cidrs": ("cidr", 6, "IPv6 networks such as 2001:db8::/64"),
+    "security_group_ids": ("sg", None, "security group ids such as sg-0123456789abcdef0"),
+    "prefix_list_ids": ("prefix-list", None, "managed prefix list ids such as pl-0123456789abcdef0"),
+    "application_security_group_ids": ("asg", None, "application security group resource ids"),
+    "service_tags": ("service-tag", None, "Azure service tags such as VirtualNetwork"),
+}
+PEER_FIELDS: dict[str, tuple[str, ...]] = {
+    "aws": ("cidrs", "ipv6_cidrs", "security_group_ids", "prefix_list_ids", "internet"),
+    "azure": ("cidrs", "ipv6_cidrs", "application_security_group_ids", "service_tags", "internet"),
+}
+
+
 class StackSettings(_Model):
     """The validated ``seawall:`` namespace (camelCase keys in the file)."""
 
@@ -72,7 +105,10 @@ class StackSettings(_Model):
     product: str | None = None
     features: tuple[str, ...] = ()
     roles: tuple[str, ...] | None = Field(default=None, description="Optional roles to add, e.g. [exchange].")
-    peers: dict[str, tuple[str, ...]] = {}
+    peers: dict[str, Any] = Field(
+        default={},
+        description="Site peer -> a list of addresses (stack files), or addresses by kind (PeerAddresses).",
+    )
     internet_egress: tuple[str, ...] = Field(
         default=(), description="Vendor services with no addresses that may use the whole internet (explicit opt-in)."
     )
@@ -105,16 +141,72 @@ class StackSettings(_Model):
     location: str | None = None
 
 
+# Every key a stack file's seawall: namespace may hold, as a stack file spells it.
+_SETTING_NAMES = frozenset(f.alias or n for n, f in StackSettings.model_fields.items())
+# camelCase -> Python name of every key, nested ones included (to_snake makes ipv6Cidrs "ipv_6_cidrs").
+_PYTHON_NAMES = {
+    f.alias or n: n
+    for model in (StackSettings, Quotas, AwsQuotas, AzureQuotas, InternetEquivalent, PeerAddresses)
+    for n, f in model.model_fields.items()
+}
+
+
 @dataclass(frozen=True)
 class Binding:
     """One concrete address a site peer is bound to."""
 
-    kind: Literal["cidr", "sg", "prefix-list", "service-tag", "asg", "internet"]
+    kind: BindingKind
     value: str
 
     @property
     def family(self) -> int | None:
         return ipaddress.ip_network(self.value).version if self.kind == "cidr" else None
+
+
+@dataclass(frozen=True)
+class KeyStyle:
+    """How errors name a key: ``seawall:peers.x`` in a stack file, ``args.peers.x`` for a component's arguments.
+
+    Keys are named as the reader wrote them: camelCase in stack files and in the
+    package schema (TypeScript, YAML, ...), snake_case for a Python caller.
+    """
+
+    prefix: str
+    snake: bool = False
+    flat_quotas: bool = False  # a component takes its own cloud's quotas: args.quotas.x, not quotas.aws.x
+
+    def field(self, name: str) -> str:
+        camel = to_camel(name)
+        return _PYTHON_NAMES.get(camel, to_snake(camel)) if self.snake else camel
+
+    def label(self, key: Sequence[str | int]) -> str:
+        """``seawall:quotas.aws.rulesPerSecurityGroup``; peer names and tag keys are left as written."""
+        head = to_camel(str(key[0]))
+        if head == "quotas" and self.flat_quotas and len(key) > 1:
+            key = [key[0], *key[2:]]
+        fields = {"quotas": {0, 1, 2}, "internetEquivalent": {0, 1}, "peers": {0, 2}}.get(head, {0})
+        parts = [
+            f"[{k}]" if isinstance(k, int) else ("." if i else "") + (self.field(k) if i in fields else k)
+            for i, k in enumerate(key)
+        ]
+        return self.prefix + "".join(parts)
+
+    def translate(self, message: str) -> str:
+        """A message that names a stack-file key (``set seawall:quotas.aws.securityGroupsPerEni``) in this style."""
+        if self.prefix == FILE_KEYS.prefix:
+            return message
+
+        def swap(match: re.Match[str]) -> str:
+            path = match.group(1).split(".")
+            return self.label(path) if to_camel(path[0]) in _SETTING_NAMES else match.group(0)
+
+        return _KEY_MENTION.sub(swap, message)
+
+
+FILE_KEYS = KeyStyle(f"{NAMESPACE}:")
+PYTHON_ARGS = KeyStyle("args.", snake=True, flat_quotas=True)
+SCHEMA_ARGS = KeyStyle("args.", flat_quotas=True)
+_KEY_MENTION = re.compile(rf"\b{NAMESPACE}:([A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)*)")
 
 
 @dataclass(frozen=True)
@@ -127,6 +219,7 @@ class StackConfig:
     provider_config: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
     document: YamlDocument | None = field(default=None, compare=False, repr=False)
+    style: KeyStyle = field(default=FILE_KEYS, compare=False)
 
     @property
     def name_prefix(self) -> str:
@@ -134,14 +227,17 @@ class StackConfig:
 
     def where(self, key: Sequence[str | int], namespace: str = NAMESPACE) -> str:
         """``file:line: seawall:key.sub[0]`` (or just the key when there is no file)."""
-        label = f"{namespace}:{key[0]}" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in key[1:])
+        if namespace == NAMESPACE:
+            label = self.style.label(key)
+        else:
+            label = f"{namespace}:{key[0]}" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in key[1:])
         if self.document is None or self.path is None:
             return label
         line = self.document.line_of(["config", f"{namespace}:{key[0]}", *key[1:]])
         return f"{self.path}:{line}: {label}"
 
     def error(self, key: Sequence[str | int], message: str, namespace: str = NAMESPACE) -> ConfigError:
-        return ConfigError(self.where(key, namespace), message)
+        return ConfigError(self.where(key, namespace), self.style.translate(message))
 
 
 def stack_file(stacks_dir: Path, stack: str) -> Path:
@@ -168,11 +264,17 @@ def parse_config(
     path: str | None = None,
     document: YamlDocument | None = None,
     placement: bool = True,
+    style: KeyStyle = FILE_KEYS,
+    keys: Sequence[str] | None = None,
+    fixed: Mapping[str, Any] | None = None,
 ) -> StackConfig:
     """Validate a flat Pulumi config mapping (``{"seawall:topology": "dmz", "aws:region": ...}``).
 
     ``placement=False`` lets a program that passes its own VPC or resource group to
     the components leave ``vpcId`` / ``resourceGroupName`` / ``location`` out.
+    ``style`` names keys in errors; ``keys`` narrows the accepted ``seawall:`` keys
+    (a component takes fewer than a stack file), any other being unknown; ``fixed``
+    settings are the caller's own (a component's cloud), never the user's.
     """
     ours: dict[str, Any] = {}
     others: dict[str, Any] = {}
@@ -182,36 +284,105 @@ def parse_config(
             ours[name] = value
         else:
             others[key] = value
-    probe = StackConfig(stack, StackSettings.model_construct(topology="", cloud="aws"), {}, others, path, document)
+    probe = StackConfig(
+        stack, StackSettings.model_construct(topology="", cloud="aws"), {}, others, path, document, style
+    )
+    if keys is not None:
+        allowed = {to_camel(k) for k in keys}
+        for name in ours:
+            if to_camel(name) not in allowed:
+                valid = ", ".join(sorted(style.field(k) for k in allowed))
+                raise probe.error([name], f"unknown key {name!r}; valid {style.prefix.rstrip(':.')} keys: {valid}")
+    ours.update(fixed or {})
     try:
         settings = StackSettings.model_validate(ours)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = list(first["loc"]) or ["topology"]
-        raise probe.error(loc, _explain(first)) from None
-    probe = StackConfig(stack, settings, {}, others, path, document)
+        raise probe.error(loc, _explain(first, style)) from None
+    probe = StackConfig(stack, settings, {}, others, path, document, style)
     _check_provider_config(probe, others)
     _check_lists(probe, settings)
     _check_tags(probe, settings)
-    bindings = {
-        name: tuple(_binding(probe, settings.cloud, name, index, raw) for index, raw in enumerate(values))
-        for name, values in sorted(settings.peers.items())
-    }
-    for name, values in bindings.items():
-        if not values:
-            raise probe.error(["peers", name], "is empty; bind at least one address or remove the key")
-        seen: dict[Binding, int] = {}
-        for index, binding in enumerate(values):
-            if binding in seen:
-                raise probe.error(["peers", name, index], f"{binding.value} repeats item {seen[binding]}")
-            seen[binding] = index
+    bindings = {name: _peer_bindings(probe, settings.cloud, name, raw) for name, raw in sorted(settings.peers.items())}
     if placement and settings.cloud == "aws" and settings.vpc_id is None:
         raise probe.error(["vpcId"], "missing; an AWS stack needs the VPC id, e.g. vpc-0123456789abcdef0")
     if placement and settings.cloud == "azure":
         for key in ("resourceGroupName", "location"):
             if getattr(settings, "resource_group_name" if key == "resourceGroupName" else "location") is None:
                 raise probe.error([key], "missing; an Azure stack needs resourceGroupName and location")
-    return StackConfig(stack, settings, bindings, others, path, document)
+    return StackConfig(stack, settings, bindings, others, path, document, style)
+
+
+def _peer_bindings(config: StackConfig, cloud: Cloud, name: str, raw: Any) -> tuple[Binding, ...]:
+    """One site peer's bindings: a list of addresses (stack files) or addresses by kind (components, stack files)."""
+    located: list[tuple[list[str | int], Binding]] = []
+    if isinstance(raw, Mapping):
+        try:
+            typed = PeerAddresses.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise config.error(["peers", name, *first["loc"]], _explain(first, config.style, PeerAddresses)) from None
+        allowed = PEER_FIELDS[cloud]
+        for given in sorted(typed.model_fields_set):
+            if given not in allowed:
+                valid = ", ".join(config.style.field(f) for f in allowed)
+                raise config.error(["peers", name, given], f"cannot bind a peer on {cloud}; valid on {cloud}: {valid}")
+        for kind in PEER_KINDS:
+            for index, text in enumerate(getattr(typed, kind)):
+                key: list[str | int] = ["peers", name, kind, index]
+                located.append((key, _typed_binding(config, cloud, key, kind, text)))
+        if typed.internet:
+            located.append((["peers", name, "internet"], Binding("internet", "internet")))
+    elif isinstance(raw, list | tuple):
+        for index, text in enumerate(raw):
+            key = ["peers", name, index]
+            if not isinstance(text, str):
+                raise config.error(key, f"{_shown(text)} is not an address; valid: {_binding_forms(cloud)}")
+            located.append((key, _binding(config, cloud, key, text)))
+    else:
+        example = "{cidrs: [198.51.100.0/28]}" if config.style is not FILE_KEYS else "[198.51.100.0/28]"
+        raise config.error(["peers", name], f"{_shown(raw)} is not a list of addresses; valid: e.g. {example}")
+    if not located:
+        raise config.error(["peers", name], "is empty; bind at least one address or remove the key")
+    seen: dict[Binding, list[str | int]] = {}
+    for key, binding in located:
+        if binding in seen:
+            earlier = seen[binding]
+            # A stack file's list says "item 0"; addresses by kind say which list: "cidrs[0]".
+            tail = config.style.label(earlier)[len(config.style.label(["peers", name])) :].lstrip(".")
+            what = f"item {earlier[-1]}" if isinstance(earlier[2], int) else tail
+            raise config.error(key, f"{binding.value} repeats {what}")
+        seen[binding] = key
+    return tuple(binding for _, binding in located)
+
+
+def _typed_binding(config: StackConfig, cloud: Cloud, key: list[str | int], kind: str, raw: str) -> Binding:
+    """A value of one PeerAddresses list: valid as a binding, and of the kind the list holds."""
+    binding = _binding(config, cloud, key, raw)
+    want, family, described = PEER_KINDS[kind]
+    if binding.kind != want or (family is not None and binding.family != family):
+        hint = f"; bind everyone with {config.style.field('internet')}: true" if binding.kind == "internet" else ""
+        described = described.replace("ipv6_cidrs", config.style.field("ipv6_cidrs"))
+        what = "a network of the other address family" if want == "cidr" == binding.kind else _KIND_TEXT[binding.kind]
+        raise config.error(key, f"{raw!r} is {what}; valid in {config.style.field(kind)}: {described}{hint}")
+    return binding
+
+
+_KIND_TEXT: dict[str, str] = {
+    "cidr": "a network",
+    "sg": "a security group id",
+    "prefix-list": "a prefix list id",
+    "service-tag": "a service tag",
+    "asg": "an application security group id",
+    "internet": "the whole internet",
+}
+
+
+def _binding_forms(cloud: Cloud) -> str:
+    return "a CIDR such as 198.51.100.0/28, internet, " + (
+        "sg-… or pl-… ids" if cloud == "aws" else "a service tag or an ASG resource id"
+    )
 
 
 def _check_provider_config(config: StackConfig, others: Mapping[str, Any]) -> None:
@@ -282,8 +453,7 @@ def _check_tags(config: StackConfig, settings: StackSettings) -> None:
             raise config.error(["tags", key], "Azure tag names may not contain < > % & \\ ? /")
 
 
-def _binding(config: StackConfig, cloud: Cloud, name: str, index: int, raw: str) -> Binding:
-    key: list[str | int] = ["peers", name, index]
+def _binding(config: StackConfig, cloud: Cloud, key: list[str | int], raw: str) -> Binding:
     if raw == "internet":
         return Binding("internet", raw)
     if aws_limits.SECURITY_GROUP_ID.match(raw) or aws_limits.PREFIX_LIST_ID.match(raw):
@@ -302,10 +472,7 @@ def _binding(config: StackConfig, cloud: Cloud, name: str, index: int, raw: str)
         try:
             network = ipaddress.ip_network(raw, strict=False)
         except ValueError:
-            valid = "a CIDR such as 198.51.100.0/28, internet, " + (
-                "sg-… or pl-… ids" if cloud == "aws" else "a service tag or an ASG resource id"
-            )
-            raise config.error(key, f"{raw!r} is not a valid binding; valid: {valid}") from None
+            raise config.error(key, f"{raw!r} is not a valid binding; valid: {_binding_forms(cloud)}") from None
         raise config.error(key, f"{raw!r} has host bits set; valid: {network} (the canonical network)") from None
     if "/" not in raw:
         raise config.error(key, f"{raw!r} needs a prefix length; valid: {network}")
@@ -314,18 +481,55 @@ def _binding(config: StackConfig, cloud: Cloud, name: str, index: int, raw: str)
     return Binding("cidr", str(network))
 
 
-def _explain(error: Any) -> str:
+def _explain(error: Any, style: KeyStyle = FILE_KEYS, model: type[BaseModel] | None = None) -> str:
+    """A pydantic error in seawall's words: what was given and what would be valid."""
     kind = error["type"]
     loc = error["loc"]
+    given = _shown(error.get("input"))
+    ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
-        valid = ", ".join(sorted(f.alias or n for n, f in StackSettings.model_fields.items()))
-        return f"unknown key {loc[-1]!r}; valid seawall: keys: {valid}"
+        owner = model or _model_at(loc[:-1])
+        valid = ", ".join(sorted(style.field(n) for n in owner.model_fields))
+        where = f"{style.prefix.rstrip(':.')} keys" if owner is StackSettings else "keys here"
+        return f"unknown key {loc[-1]!r}; valid {where}: {valid}"
     if kind == "missing":
         return "missing required key"
     if kind == "literal_error":
-        return f"{error.get('input')!r} is not valid; valid: {error['ctx']['expected']}"
+        return f"{given} is not valid; valid: {ctx['expected']}"
     if kind == "string_pattern_mismatch":
-        return f"{error.get('input')!r} is malformed; valid pattern: {error['ctx']['pattern']}"
+        return f"{given} is malformed; valid pattern: {ctx['pattern']}"
     if kind in ("bool_type", "bool_parsing"):
-        return f"{error.get('input')!r} is not a boolean; valid: true or false (YAML booleans, not yes/no/1/0)"
-    return str(error["msg"])
+        return f"{given} is not a boolean; valid: true or false (YAML booleans, not yes/no/1/0)"
+    if kind in ("list_type", "tuple_type", "set_type", "iterable_type"):
+        return f"{given} is not a list; valid: a list such as [a, b] (one item is still a list: [a])"
+    if kind in ("string_type", "string_unicode"):
+        return f"{given} is not text; valid: a string"
+    if kind in ("int_type", "int_parsing", "int_from_float", "int_parsing_size"):
+        return f"{given} is not a whole number; valid: an integer such as 60"
+    if kind == "greater_than_equal":
+        return f"{given} is too small; valid: {ctx['ge']} or more"
+    if kind == "less_than_equal":
+        return f"{given} is too large; valid: at most {ctx['le']}"
+    if kind in ("dict_type", "model_type", "model_attributes_type", "mapping_type"):
+        return f"{given} is not a mapping; valid: keys with values, such as {{key: value}}"
+    return f"{given} is not valid here ({error['msg'].lower()})"
+
+
+def _model_at(loc: Sequence[Any]) -> type[BaseModel]:
+    """The model that owns the keys at ``loc`` (for the list of valid keys)."""
+    model: type[BaseModel] = StackSettings
+    for part in loc:
+        found = next(
+            (f.annotation for n, f in model.model_fields.items() if part in (n, f.alias)),
+            None,
+        )
+        if not (isinstance(found, type) and issubclass(found, BaseModel)):
+            break
+        model = found
+    return model
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value as the error shows it: its repr, shortened."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,39 +1,43 @@
-"""A platform team's program: its own VPC and provider, seawall's firewall for a Clearswift gateway.
+"""A platform team's program: its own VPC, subnet and provider, and seawall's firewall for a Clearswift gateway.
 
-seawall never reads this project's config and never creates a provider: the
-caller passes both in.
+One call, intent in, resources out. seawall never reads this project's config and
+never creates a provider: the caller passes both in. The internal mail servers'
+subnet is this program's own resource, so its CIDR is known only at apply; seawall
+validates it then, with the error a plain value would get.
 """
 
 import pulumi
 import pulumi_aws as aws
-from seawall import AwsFirewall, VendorPrefixList, compile_config, load_catalog, parse_config, render_aws_stack
+from seawall import AwsFirewall, VendorPrefixList
 
 provider = aws.Provider("eu-west-1", region="eu-west-1")
-vpc = aws.ec2.Vpc("mail", cidr_block="10.20.0.0/16", opts=pulumi.ResourceOptions(provider=provider))
+opts = pulumi.ResourceOptions(provider=provider)
+vpc = aws.ec2.Vpc("mail", cidr_block="10.20.0.0/16", opts=opts)
+servers = aws.ec2.Subnet("mail-servers", vpc_id=vpc.id, cidr_block="10.20.1.0/24", opts=opts)
 
-settings = parse_config(
-    pulumi.get_stack(),
+firewall = AwsFirewall(
+    "mail",
     {
-        "seawall:topology": "dmz",
-        "seawall:cloud": "aws",
-        "seawall:product": "clearswift-seg",
-        "seawall:features": ["sophos", "syslog"],
-        "seawall:namePrefix": "mail",
-        "seawall:peers": {
-            "internal-mail-servers": ["10.20.1.10/32"],
-            "dns-servers": ["10.20.0.2/32"],
-            "admin-clients": ["10.30.0.0/24"],
-            "syslog-server": ["10.20.1.20/32"],
+        "topology": "dmz",
+        "product": "clearswift-seg",
+        "features": ["sophos", "syslog"],
+        "name_prefix": "mail",
+        "vpc_id": vpc.id,
+        "peers": {
+            "internal-mail-servers": {"cidrs": [servers.cidr_block]},
+            "dns-servers": {"cidrs": ["10.20.0.2/32"]},
+            "admin-clients": {"cidrs": ["10.30.0.0/24"]},
+            "syslog-server": {"cidrs": ["10.20.1.20/32"]},
         },
+        "tags": {"owner": "mail-platform"},
     },
-    placement=False,  # the VPC comes from this program, below
+    opts,
 )
-spec = render_aws_stack(compile_config(settings, load_catalog()))
-firewall = AwsFirewall("mail", {"spec": spec, "vpc_id": vpc.id}, pulumi.ResourceOptions(provider=provider))
-# The stack's own prefix list for the Sophos mirrors, for rules of the team's own.
-sophos = next(p for p in spec.prefix_lists if p.service == "sav-update")
-mirrors = VendorPrefixList("team-sophos", {"prefix_list": sophos}, pulumi.ResourceOptions(provider=provider))
+# The Sophos mirrors as a prefix list of the team's own, for rules of its own.
+mirrors = VendorPrefixList("team-sophos", {"product": "clearswift-seg", "service": "sav-update"}, opts)
 
-# Every group of the role: attach them all to the gateway's network interfaces.
+# Every group of the role: attach them all to the gateway's network interfaces,
+# e.g. aws.ec2.Instance(..., vpc_security_group_ids=firewall.security_group_ids["gateway"]).
 pulumi.export("gatewaySecurityGroups", firewall.security_group_ids["gateway"])
 pulumi.export("sophosPrefixList", mirrors.prefix_list_id)
+pulumi.export("warnings", firewall.warnings)

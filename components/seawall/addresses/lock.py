@@ -1,4 +1,4 @@
-"""The IP-set lock file: reviewed addresses per vendor hostname, committed beside the stacks.
+"""The IP-set lock file: reviewed addresses per vendor hostname, committed in the user's project.
 
 This module is the file format only: its records, reading and writing it. What
 may go into a lock, and how a new one is merged from DNS answers and the
@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seawall.catalog.load import default_catalog_dir
 from seawall.errors import UserError
 from seawall.netaddr import sort_networks
 
@@ -255,6 +254,34 @@ def _service(name: str, rec: Any, where: _Where) -> ServiceRecord:
     return ServiceRecord(tuple(rec["hostnames"]), tuple(rec.get("documented", ())), tuple(rec.get("retired", ())))
 
 
-def default_lock_path(catalog_dir: Path | None) -> Path:
-    """The lock ``seawall resolve`` writes when none is named: beside the catalogue."""
-    return (catalog_dir or default_catalog_dir()) / LOCK_NAME
+# A Pulumi project is the directory holding one of these.
+PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml")
+DEFAULT_STACKS_DIR = Path("stacks")
+
+
+def find_project(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` that holds ``Pulumi.yaml``, if any."""
+    here = start.resolve()
+    for directory in (here, *here.parents):
+        if any((directory / name).is_file() for name in PROJECT_FILES):
+            return directory
+    return None
+
+
+def project_dir(stacks_dir: Path = DEFAULT_STACKS_DIR) -> Path:
+    """The user's project, which holds the IP-set lock: never the installed package.
+
+    The Pulumi project (the directory holding ``Pulumi.yaml``) found upward from the
+    stacks directory; without one, the stacks directory's parent, which for the
+    command line's default ``--stacks-dir stacks`` is the current directory.
+    """
+    return find_project(stacks_dir) or stacks_dir.resolve().parent
+
+
+def default_lock_path(stacks_dir: Path | None = None) -> Path:
+    """The lock stacks read and ``seawall resolve`` writes when none is named: ``ipsets.lock.json`` in the project.
+
+    Never beside the catalogue: ``--catalog`` replaces the catalogue and nothing else, and a lock
+    beside the packaged catalogue would sit inside the installed package, where no one can commit it.
+    """
+    return project_dir(stacks_dir or DEFAULT_STACKS_DIR) / LOCK_NAME

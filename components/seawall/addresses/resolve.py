@@ -98,7 +98,7 @@ def resolve_lock(
     catalog = load_catalog(request.catalog_dir)
     for name in request.products:
         catalog.product(name)
-    lock_path = request.lock or default_lock_path(request.catalog_dir)
+    lock_path = request.lock or default_lock_path(request.stacks_dir)
     previous = read_lock(lock_path)
     policy = _policy(request)
     # The committed lock is input too: a tampered record must not survive as "kept" (fail closed).

@@ -1,46 +1,263 @@
-"""AWS components: a topology's security groups, rules and vendor prefix lists."""
+"""AWS components: a topology's security groups, rules and vendor prefix lists.
 
-from __future__ import annotations
+- :class:`AwsFirewall`: intent in, resources out. Topology, product, features and
+  site peers as arguments, validated like a stack file, compiled and rendered here.
+  It is the ``seawall:index:AwsFirewall`` of the component package (every language).
+- :class:`VendorPrefixList`: one vendor service's addresses as a managed prefix list.
+- :class:`AwsFirewallFromSpec` / :class:`VendorPrefixListFromSpec`: the same resources
+  from a specification rendered beforehand (``render_aws``), for Python programs that
+  render themselves; the shipped stack program uses them. They register under the
+  same type tokens, so a stack's URNs do not depend on which front end built it.
 
-from typing import NotRequired, TypedDict
+No ``from __future__ import annotations`` here: the package's schema is read from
+these annotations at run time by Pulumi's analyzer.
+"""
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from seawall.aws.render import AwsPrefixList, AwsRule, AwsSpec
+from seawall.addresses.ipsets import IpSets, ipsets_from_lock
+from seawall.addresses.lock import LOCK_NAME, read_lock
+from seawall.aws.limits import MAX_DESCRIPTION, MAX_PREFIX_LIST_ENTRIES, RESERVED_PREFIX_LIST_PREFIX
+from seawall.aws.render import AwsPrefixList, AwsRule, AwsSpec, prefix_list_max_entries
+from seawall.catalog.load import load_catalog
+from seawall.components import (
+    AddressSource,
+    AwsQuotasArgs,
+    FirewallArgsError,
+    Intent,
+    PeerArgs,
+    duplicate_error,
+    key_style,
+    program_project_dir,
+    read_intent,
+    renamed,
+)
+from seawall.errors import UserError
+from seawall.text import ascii_description
+
+FIREWALL = "seawall:index:AwsFirewall"
+PREFIX_LIST = "seawall:index:VendorPrefixList"
+
+
+class AwsFirewallArgs(TypedDict):
+    """Arguments of :class:`AwsFirewall`: the vocabulary of a stack file, as arguments."""
+
+    topology: str
+    """The deployment topology: ``dmz`` (gateway, optional exchange) or ``mss-distributed`` (parent, child)."""
+    vpc_id: pulumi.Input[str]
+    """The VPC of the security groups, e.g. your ``aws.ec2.Vpc(...).id``."""
+    product: NotRequired[str]
+    """The vendor product: ``clearswift-seg``, ``clearswift-sxg`` or ``trendmicro-imss`` (needed where the topology takes several)."""
+    features: NotRequired[list[str]]
+    """Conditions the vendor documents state that your deployment meets, e.g. ``["kaspersky", "syslog"]``."""
+    roles: NotRequired[list[str]]
+    """Optional roles to add, e.g. ``["exchange"]`` (SXG only)."""
+    peers: NotRequired[dict[str, PeerArgs]]
+    """Every site peer the enabled entries need, bound to its addresses by kind: ``{"admin-clients": {"cidrs": [...]}}``."""
+    internet_egress: NotRequired[list[str]]
+    """Vendor services without addresses that may use the whole internet (an explicit, reported opt-in)."""
+    ipv6: NotRequired[bool]
+    """Also open ``::/0`` and vendors' IPv6 addresses; default false."""
+    name_prefix: NotRequired[str]
+    """Prefix of every cloud name (``<prefix>-gateway``); default: the topology name. Unique per VPC."""
+    tags: NotRequired[dict[str, str]]
+    """Tags for every resource, beside seawall's own ``seawall:*`` tags."""
+    addresses: NotRequired[AddressSource]
+    """``lock`` (default): the project's IP-set lock plus documented addresses; ``documented``: only the latter."""
+    lock_file: NotRequired[str]
+    """The IP-set lock, relative to the Pulumi project; default ``ipsets.lock.json`` there (absent: documented only)."""
+    allow_private: NotRequired[list[str]]
+    """Ranges outside public address space that vendor addresses may come from (internal hosts)."""
+    quotas: NotRequired[AwsQuotasArgs]
+    """The account's VPC quotas, when raised above AWS's defaults."""
+
+
+AWS_ARG_KEYS = tuple(AwsFirewallArgs.__annotations__)
+
+
+class AwsFirewall(pulumi.ComponentResource):
+    """A mail-security topology's firewall on AWS, from intent: security groups, one-peer rules, vendor prefix lists.
+
+    Rules are standalone ``aws.vpc.SecurityGroupIngressRule`` / ``EgressRule`` resources
+    (never inline), so adding or removing one never touches another; child names come
+    from meaning (role, direction, protocol, ports, peer). Bad arguments stop the
+    program with one line naming the argument.
+    """
+
+    security_group_ids: pulumi.Output[dict[str, list[str]]]
+    """Security group ids per role: attach every one of them to the role's network interfaces.
+
+    A role whose rules do not fit one group's quota gets several (``dmz-gateway``, ``dmz-gateway-2``, ...)."""
+    prefix_list_ids: pulumi.Output[dict[str, list[str]]]
+    """Managed prefix list ids per vendor service (each family, and each part of a split list), for rules of your own."""
+    warnings: pulumi.Output[list[str]]
+    """What the plan warns about: vendor services without addresses (denied), internet opt-ins, no IP-set lock."""
+
+    def __init__(self, name: str, args: AwsFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(FIREWALL, name, None, opts)
+        intent, spec = read_intent(pulumi.get_stack(), args, "aws", AWS_ARG_KEYS, _check_rules)
+        groups, lists = declare_aws(self, spec, intent.argument("vpc_id"), intent)
+        self.security_group_ids = _group_ids(spec, groups)
+        by_service: dict[str, list[pulumi.Output[str]]] = {}
+        for pl in spec.prefix_lists:
+            by_service.setdefault(pl.service, []).append(lists[pl.key].prefix_list_id)
+        self.prefix_list_ids = pulumi.Output.all(
+            **{service: pulumi.Output.all(*ids) for service, ids in sorted(by_service.items())}
+        )
+        self.warnings = pulumi.Output.from_input(intent.warnings)
+        for text in intent.warnings:
+            pulumi.log.warn(text, resource=self)
+        self.register_outputs(
+            {
+                "securityGroupIds": self.security_group_ids,
+                "prefixListIds": self.prefix_list_ids,
+                "warnings": self.warnings,
+            }
+        )
+
+
+def _check_rules(spec: AwsSpec, intent: Intent, real: Mapping[str, Any]) -> None:
+    """At apply: a value known only then must not repeat another peer of the same rule (AWS refuses duplicates)."""
+    seen: dict[tuple[Any, ...], str] = {}
+    for rule in spec.rules:
+        value = real.get(rule.peer.value, rule.peer.value)
+        key = (rule.group, rule.direction, rule.ip_protocol, rule.from_port, rule.to_port, rule.peer.kind, value)
+        if key in seen:
+            # One of the two stood in for a value known only at apply: plain ones are merged when rendering.
+            ours, other = (rule.peer.value, seen[key]) if rule.peer.value in real else (seen[key], rule.peer.value)
+            raise duplicate_error(intent, ours, value, rule.name, other)
+        seen[key] = rule.peer.value
 
 
 class VendorPrefixListArgs(TypedDict):
     """Arguments of :class:`VendorPrefixList`."""
 
-    prefix_list: AwsPrefixList
-    """The rendered list (``render_aws(...).prefix_lists``): name, family, ``max_entries``, entries, tags."""
+    product: str
+    """The vendor product whose catalogue names the service: ``clearswift-seg``, ``clearswift-sxg``, ``trendmicro-imss``."""
+    service: str
+    """The vendor service, e.g. ``kav-update`` (``seawall catalog`` lists them)."""
+    ipv6: NotRequired[bool]
+    """The service's IPv6 addresses instead of its IPv4 ones; default false."""
+    name_prefix: NotRequired[str]
+    """Prefix of the list's name (``<prefix>-<product>-<service>-ipv4``); default ``seawall``."""
+    tags: NotRequired[dict[str, str]]
+    """Tags for the list, beside seawall's own."""
+    addresses: NotRequired[AddressSource]
+    """``lock`` (default): the project's IP-set lock plus documented addresses; ``documented``: only the latter."""
+    lock_file: NotRequired[str]
+    """The IP-set lock, relative to the Pulumi project; default ``ipsets.lock.json`` there."""
+    allow_private: NotRequired[list[str]]
+    """Ranges outside public address space that the service's addresses may come from."""
+    max_entries: NotRequired[int]
+    """The account's most entries per prefix list (the list keeps headroom below it); default 1000."""
 
 
 class VendorPrefixList(pulumi.ComponentResource):
-    """One vendor service's addresses of one family as a customer-managed prefix list."""
+    """One vendor service's addresses of one family as a customer-managed prefix list, for rules of your own."""
 
     prefix_list_id: pulumi.Output[str]
     """The ``pl-…`` id, for rules of your own."""
+    cidrs: pulumi.Output[list[str]]
+    """The addresses in the list."""
 
     def __init__(self, name: str, args: VendorPrefixListArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("seawall:index:VendorPrefixList", name, None, opts)
-        spec = args["prefix_list"]
-        plist = aws.ec2.ManagedPrefixList(
-            name,  # one child: it takes the component's own name
-            name=spec.list_name,
-            address_family=spec.address_family,
-            max_entries=spec.max_entries,
-            entries=[aws.ec2.ManagedPrefixListEntryArgs(cidr=cidr, description=text) for cidr, text in spec.entries],
-            tags=dict(spec.tags),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        super().__init__(PREFIX_LIST, name, None, opts)
+        spec = vendor_prefix_list(name, args)
+        plist = _prefix_list(self, name, spec)
         self.prefix_list_id = plist.id
-        self.register_outputs({"prefixListId": self.prefix_list_id})
+        self.cidrs = pulumi.Output.from_input([cidr for cidr, _ in spec.entries])
+        self.register_outputs({"prefixListId": self.prefix_list_id, "cidrs": self.cidrs})
 
 
-class AwsFirewallArgs(TypedDict):
-    """Arguments of :class:`AwsFirewall`."""
+def vendor_prefix_list(name: str, args: VendorPrefixListArgs) -> AwsPrefixList:
+    """The rendered list of one vendor service, or one line naming the argument that is wrong."""
+    style = key_style()
+    allowed = set(VendorPrefixListArgs.__annotations__)
+    if not isinstance(args, Mapping):
+        raise FirewallArgsError("args: not a mapping; valid: a dict of the arguments")
+    for key in args:
+        if key not in allowed:
+            valid = ", ".join(sorted(style.field(k) for k in allowed))
+            raise FirewallArgsError(f"{style.label([key])}: unknown key {key!r}; valid args keys: {valid}")
+    for key, value in args.items():
+        if isinstance(value, pulumi.Output):
+            raise FirewallArgsError(f"{style.label([key])}: must be known when the program runs; pass a plain value")
+    try:
+        catalog = load_catalog(None)
+        product = catalog.product(str(args["product"]))
+    except KeyError:
+        raise FirewallArgsError(f"{style.label(['product'])}: missing required key") from None
+    except UserError as exc:
+        raise FirewallArgsError(f"{style.label(['product'])}: {exc.message}") from None
+    service = str(args.get("service", ""))
+    if service not in product.services:
+        valid = ", ".join(sorted(product.services))
+        raise FirewallArgsError(f"{style.label(['service'])}: unknown vendor service {service!r}; valid: {valid}")
+    source = AddressSource(args.get("addresses", AddressSource.LOCK))
+    allow = tuple(args.get("allow_private", ()))
+    try:
+        networks = tuple(ipaddress.ip_network(text) for text in allow)
+    except ValueError as exc:
+        raise FirewallArgsError(
+            f"{style.label(['allow_private'])}: {exc}; valid: networks such as 10.0.0.0/8"
+        ) from None
+    project = program_project_dir()
+    lock_file = args.get("lock_file")
+    lock_path = project / (lock_file or LOCK_NAME)
+    try:
+        if source is AddressSource.LOCK and (lock_path.exists() or lock_file):
+            if not lock_path.exists():
+                raise UserError(style.label(["lock_file"]), f"{lock_path}: no such IP-set lock")
+            ipsets = ipsets_from_lock(catalog, read_lock(lock_path), networks)
+        else:
+            ipsets = IpSets.documented(catalog, networks)
+    except UserError as exc:
+        raise FirewallArgsError(str(exc)) from None
+    version = 6 if args.get("ipv6", False) else 4
+    found = ipsets.get(product.product, service).family(version)
+    if not found:
+        raise FirewallArgsError(
+            f"{style.label(['service'])}: {service} has no IPv{version} addresses to list (denied, never the internet); "
+            "run seawall resolve, or choose another service or family"
+        )
+    limit = int(args.get("max_entries", MAX_PREFIX_LIST_ENTRIES))
+    if not 1 <= limit <= MAX_PREFIX_LIST_ENTRIES or len(found) > limit:
+        raise FirewallArgsError(
+            f"{style.label(['max_entries'])}: {len(found)} addresses need at most {limit} entries; "
+            f"valid: {len(found)} to {MAX_PREFIX_LIST_ENTRIES}"
+        )
+    prefix = str(args.get("name_prefix", "seawall"))
+    family: Literal["IPv4", "IPv6"] = "IPv6" if version == 6 else "IPv4"
+    list_name = f"{prefix}-{product.product}-{service}-{family.lower()}"
+    if list_name.startswith(RESERVED_PREFIX_LIST_PREFIX):
+        raise FirewallArgsError(
+            f"{style.label(['name_prefix'])}: names may not start with {RESERVED_PREFIX_LIST_PREFIX}"
+        )
+    source_text = ipsets.get(product.product, service).source
+    tags = {
+        **{str(k): str(v) for k, v in dict(args.get("tags", {})).items()},
+        "seawall:service": f"{product.product}/{service}",
+        "Name": list_name,
+    }
+    return AwsPrefixList(
+        key=f"{service}-{family.lower()}",
+        service=service,
+        name=name,
+        list_name=list_name,
+        address_family=family,
+        max_entries=prefix_list_max_entries(len(found), limit),
+        entries=tuple((n, ascii_description(f"{service} ({source_text})", MAX_DESCRIPTION)) for n in found),
+        tags=tuple(sorted(tags.items())),
+    )
+
+
+class AwsFirewallFromSpecArgs(TypedDict):
+    """Arguments of :class:`AwsFirewallFromSpec`."""
 
     spec: AwsSpec
     """The rendered specification (``seawall.aws.render.render_aws``)."""
@@ -48,72 +265,122 @@ class AwsFirewallArgs(TypedDict):
     """The VPC of the security groups, e.g. your own ``aws.ec2.Vpc(...).id``; defaults to the spec's ``vpc_id``."""
 
 
-class AwsFirewall(pulumi.ComponentResource):
-    """A topology's firewall on AWS: one security group per role, one rule per peer, one prefix list per vendor service.
+class AwsFirewallFromSpec(pulumi.ComponentResource):
+    """The resources of an AWS specification rendered beforehand (Python only; :class:`AwsFirewall` renders itself).
 
-    Rules are standalone ``aws.vpc.SecurityGroupIngressRule``/``EgressRule`` resources (never inline),
-    so adding or removing one never touches another. Child names come from the spec's semantic keys.
+    Registers as ``seawall:index:AwsFirewall``: the shipped stack program uses it, and its URNs never move.
     """
 
     security_group_ids: pulumi.Output[dict[str, list[str]]]
-    """Security group ids per role: attach every one of them to the role's network interfaces.
-
-    A role whose rules do not fit one group's quota gets several (``dmz-gateway``, ``dmz-gateway-2``, …)."""
+    """Security group ids per role: attach every one of them to the role's network interfaces."""
     prefix_list_ids: pulumi.Output[dict[str, str]]
     """Prefix-list id per vendor service and family (``kav-update-ipv4``)."""
 
-    def __init__(self, name: str, args: AwsFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("seawall:index:AwsFirewall", name, None, opts)
+    def __init__(self, name: str, args: AwsFirewallFromSpecArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(FIREWALL, name, None, opts)
         spec = args["spec"]
         vpc_id = args.get("vpc_id", spec.vpc_id)
         if vpc_id is None:
-            raise ValueError("AwsFirewall needs a VPC: pass args['vpc_id'] or render the spec with a vpc_id")
-        child = pulumi.ResourceOptions(parent=self)
-        groups = {
-            sg.name: aws.ec2.SecurityGroup(
-                sg.name,
-                name=sg.group_name,
-                description=sg.description,
-                vpc_id=vpc_id,
-                revoke_rules_on_delete=True,
-                tags=dict(sg.tags),
-                opts=child,
-            )
-            for sg in spec.security_groups
-        }
-        # A rule that references a role references its first group: every interface of the role has it.
-        first = {sg.role: groups[sg.name] for sg in spec.security_groups if sg.index == 1}
-        lists = {pl.key: VendorPrefixList(pl.name, {"prefix_list": pl}, child) for pl in spec.prefix_lists}
-        for rule in spec.rules:
-            _rule(rule, groups, first, lists, child)
-        roles = sorted({sg.role for sg in spec.security_groups})
-        self.security_group_ids = pulumi.Output.all(
-            **{role: pulumi.Output.all(*(groups[sg.name].id for sg in spec.groups_of(role))) for role in roles}
-        )
+            raise FirewallArgsError("args.vpc_id: missing; pass the VPC or render the spec with a vpc_id")
+        groups, lists = declare_aws(self, spec, vpc_id, None)
+        self.security_group_ids = _group_ids(spec, groups)
         self.prefix_list_ids = pulumi.Output.all(**{key: pl.prefix_list_id for key, pl in lists.items()})
         self.register_outputs({"securityGroupIds": self.security_group_ids, "prefixListIds": self.prefix_list_ids})
 
 
+class VendorPrefixListFromSpecArgs(TypedDict):
+    """Arguments of :class:`VendorPrefixListFromSpec`."""
+
+    prefix_list: AwsPrefixList
+    """The rendered list (``render_aws(...).prefix_lists``): name, family, ``max_entries``, entries, tags."""
+
+
+class VendorPrefixListFromSpec(pulumi.ComponentResource):
+    """One rendered vendor prefix list (Python only); registers as ``seawall:index:VendorPrefixList``."""
+
+    prefix_list_id: pulumi.Output[str]
+    """The ``pl-…`` id, for rules of your own."""
+
+    def __init__(
+        self, name: str, args: VendorPrefixListFromSpecArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(PREFIX_LIST, name, None, opts)
+        self.prefix_list_id = _prefix_list(self, name, args["prefix_list"]).id
+        self.register_outputs({"prefixListId": self.prefix_list_id})
+
+
+def _prefix_list(parent: pulumi.ComponentResource, name: str, spec: AwsPrefixList) -> aws.ec2.ManagedPrefixList:
+    return aws.ec2.ManagedPrefixList(
+        name,  # one child: it takes the component's own name
+        name=spec.list_name,
+        address_family=spec.address_family,
+        max_entries=spec.max_entries,
+        entries=[aws.ec2.ManagedPrefixListEntryArgs(cidr=cidr, description=text) for cidr, text in spec.entries],
+        tags=dict(spec.tags),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def declare_aws(
+    parent: pulumi.ComponentResource, spec: AwsSpec, vpc_id: pulumi.Input[str] | None, intent: Intent | None
+) -> tuple[dict[str, aws.ec2.SecurityGroup], dict[str, VendorPrefixListFromSpec]]:
+    """Declare a specification's groups, prefix lists and rules as children of ``parent``.
+
+    With an ``intent``, values that stood in for ones known only at apply are replaced by
+    those values (checked first) and their rules named by the value's name.
+    """
+    child = pulumi.ResourceOptions(parent=parent)
+    groups = {
+        sg.name: aws.ec2.SecurityGroup(
+            sg.name,
+            name=sg.group_name,
+            description=sg.description,
+            vpc_id=vpc_id,
+            revoke_rules_on_delete=True,
+            tags=dict(sg.tags),
+            opts=child,
+        )
+        for sg in spec.security_groups
+    }
+    # A rule that references a role references its first group: every interface of the role has it.
+    first = {sg.role: groups[sg.name] for sg in spec.security_groups if sg.index == 1}
+    lists = {pl.key: VendorPrefixListFromSpec(pl.name, {"prefix_list": pl}, child) for pl in spec.prefix_lists}
+    value: Callable[[str], pulumi.Input[str]] = intent.value if intent is not None else (lambda text: text)
+    for rule in spec.rules:
+        name = renamed(rule.name, rule.peer.key, rule.peer.value, intent) if intent is not None else rule.name
+        _rule(rule, name, groups, first, lists, value, child)
+    return groups, lists
+
+
+def _group_ids(spec: AwsSpec, groups: dict[str, aws.ec2.SecurityGroup]) -> pulumi.Output[dict[str, list[str]]]:
+    roles = sorted({sg.role for sg in spec.security_groups})
+    return pulumi.Output.all(
+        **{role: pulumi.Output.all(*(groups[sg.name].id for sg in spec.groups_of(role))) for role in roles}
+    )
+
+
 def _rule(
     rule: AwsRule,
+    name: str,
     groups: dict[str, aws.ec2.SecurityGroup],
     first: dict[str, aws.ec2.SecurityGroup],
-    lists: dict[str, VendorPrefixList],
+    lists: dict[str, VendorPrefixListFromSpec],
+    value: Callable[[str], pulumi.Input[str]],
     opts: pulumi.ResourceOptions,
 ) -> None:
     peer = rule.peer
     target: dict[str, pulumi.Input[str]] = {}
     if peer.kind == "cidr_ipv4":
-        target["cidr_ipv4"] = peer.value
+        target["cidr_ipv4"] = value(peer.value)
     elif peer.kind == "cidr_ipv6":
-        target["cidr_ipv6"] = peer.value
+        target["cidr_ipv6"] = value(peer.value)
     elif peer.kind == "prefix_list":
-        target["prefix_list_id"] = peer.value if peer.external else lists[peer.value].prefix_list_id
+        target["prefix_list_id"] = value(peer.value) if peer.external else lists[peer.value].prefix_list_id
     else:
-        target["referenced_security_group_id"] = peer.value if peer.external else first[peer.value].id
+        target["referenced_security_group_id"] = value(peer.value) if peer.external else first[peer.value].id
     resource = aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
     resource(
-        rule.name,
+        name,
         security_group_id=groups[rule.group].id,
         ip_protocol=rule.ip_protocol,
         from_port=rule.from_port,

@@ -124,8 +124,12 @@ def plan_stack(stack: str, stacks_dir: Path, catalog_dir: Path | None = None, lo
 
 
 def _program(path: Path, stacks_dir: Path, catalog_dir: Path | None) -> None:
-    """The stack's own ``__main__.py``; the library program when there is none or another catalogue is asked for."""
-    if catalog_dir is None and path.is_file():
+    """The stack's own ``__main__.py`` (the library program when there is none).
+
+    ``--catalog`` replaces the catalogue and nothing else: the program still runs, and
+    it builds from the compilation the plan hands it, which was made with that catalogue.
+    """
+    if path.is_file():
         runpy.run_path(str(path), run_name="__main__")
         return
     from seawall.preview import program
@@ -134,9 +138,17 @@ def _program(path: Path, stacks_dir: Path, catalog_dir: Path | None) -> None:
 
 
 def run_program(
-    stack: str, config: dict[str, str], program: Any, project: str = PROJECT, recorder: Recorder | None = None
+    stack: str,
+    config: dict[str, str],
+    program: Any,
+    project: str = PROJECT,
+    recorder: Recorder | None = None,
+    preview: bool = False,
 ) -> tuple[tuple[PlannedResource, ...], dict[str, Any]]:
-    """Run ``program`` under the mock monitor on a fresh event loop; return registrations and stack outputs."""
+    """Run ``program`` under the mock monitor on a fresh event loop; return registrations and stack outputs.
+
+    ``preview`` runs it as ``pulumi preview`` does, where a value unknown until apply stays unknown.
+    """
     import pulumi
     from pulumi.runtime import mocks, settings
     from pulumi.runtime.stack import run_pulumi_func
@@ -160,7 +172,9 @@ def run_program(
         monitor = mocks.MockMonitor(recorder)
         settings.ROOT.set(None)  # each run gets its own root stack on its own monitor
         pulumi.runtime.set_all_config(config)
-        pulumi.runtime.set_mocks(recorder, project=project, stack=stack, preview=False, monitor=monitor, logger=_QUIET)
+        pulumi.runtime.set_mocks(
+            recorder, project=project, stack=stack, preview=preview, monitor=monitor, logger=_QUIET
+        )
         settings.SETTINGS.rpc_manager.clear()
         settings.SETTINGS.outputs.clear()
         try:

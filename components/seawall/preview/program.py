@@ -87,8 +87,8 @@ def _compile(stacks_dir: Path, catalog_dir: Path | None) -> CompiledStack:
 
 
 def _build(stacks_dir: Path, catalog_dir: Path | None) -> None:
-    from seawall.aws.component import AwsFirewall
-    from seawall.azure.component import AzureFirewall
+    from seawall.aws.component import AwsFirewallFromSpec
+    from seawall.azure.component import AzureFirewallFromSpec
 
     compiled = _compile(stacks_dir, catalog_dir)
     config = compiled.config
@@ -98,12 +98,12 @@ def _build(stacks_dir: Path, catalog_dir: Path | None) -> None:
     spec: AwsSpec | AzureSpec
     if config.settings.cloud == "aws":
         spec = render_aws_stack(compiled)
-        aws_firewall = AwsFirewall(config.name_prefix, {"spec": spec})
+        aws_firewall = AwsFirewallFromSpec(config.name_prefix, {"spec": spec})
         pulumi.export("securityGroupIds", aws_firewall.security_group_ids)
         pulumi.export("prefixListIds", aws_firewall.prefix_list_ids)
     else:
         spec = render_azure_stack(compiled)
-        azure_firewall = AzureFirewall(config.name_prefix, {"spec": spec})
+        azure_firewall = AzureFirewallFromSpec(config.name_prefix, {"spec": spec})
         pulumi.export("nsgIds", azure_firewall.nsg_ids)
         pulumi.export("asgIds", azure_firewall.asg_ids)
     if _SESSION is not None:
