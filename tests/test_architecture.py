@@ -29,6 +29,7 @@ PURE = (
     "seawall.azure.render",
     "seawall.addresses.ipsets",
     "seawall.addresses.lock",
+    "seawall.export.terraform",
 )
 FORBIDDEN_IN_PURE = ("rich", "typer", "boto3", "botocore", "pulumi", "pulumi_aws", "pulumi_azure_native", "dns")
 # rich belongs to the views and the command line.

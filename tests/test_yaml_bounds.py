@@ -256,7 +256,9 @@ def test_a_file_that_is_not_a_regular_file_is_refused_without_waiting_on_it(tmp_
 def test_the_shipped_catalogue_stacks_and_topologies_load_and_read_the_same_by_both_parsers() -> None:
     catalog = load_catalog(CATALOG_DIR)
     assert set(catalog.products) == {p.stem for p in CATALOG_DIR.glob("*.yaml")}
-    stacks = sorted(STACKS_DIR.glob("Pulumi.*.yaml"))
+    from builders import SHIPPED
+
+    stacks = [STACKS_DIR / f"Pulumi.{name}.yaml" for name in SHIPPED]  # a user's own stack file is not ours to judge
     assert stacks
     for path in stacks:
         load_stack_config(path.name[len("Pulumi.") : -len(".yaml")], STACKS_DIR)

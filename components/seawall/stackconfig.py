@@ -25,7 +25,7 @@ from seawall.aws import limits as aws_limits
 from seawall.azure import limits as azure_limits
 from seawall.errors import ConfigError
 from seawall.netaddr import INTERNET_EQUIVALENT_PREFIX
-from seawall.yamlsource import YamlDocument, display_path, read_yaml
+from seawall.yamlsource import MAX_STACK_FILE_BYTES, YamlDocument, display_path, read_yaml
 
 NAMESPACE = "seawall"
 Cloud = Literal["aws", "azure"]
@@ -250,7 +250,7 @@ def load_stack_config(stack: str, stacks_dir: Path) -> StackConfig:
     if not path.is_file():
         valid = ", ".join(sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml")))
         raise ConfigError(str(path), f"no such stack {stack!r}; valid: {valid or '(none)'}")
-    doc = read_yaml(path, display_path(path), ConfigError)
+    doc = read_yaml(path, display_path(path), ConfigError, max_bytes=MAX_STACK_FILE_BYTES)
     data = doc.data if isinstance(doc.data, dict) else {}
     config = data.get("config")
     if not isinstance(config, dict):

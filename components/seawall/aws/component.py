@@ -106,8 +106,8 @@ class AwsFirewall(pulumi.ComponentResource):
         by_service: dict[str, list[pulumi.Output[str]]] = {}
         for pl in spec.prefix_lists:
             by_service.setdefault(pl.service, []).append(lists[pl.key].prefix_list_id)
-        self.prefix_list_ids = pulumi.Output.all(
-            **{service: pulumi.Output.all(*ids) for service, ids in sorted(by_service.items())}
+        self.prefix_list_ids = _mapping(
+            {service: pulumi.Output.all(*ids) for service, ids in sorted(by_service.items())}
         )
         self.warnings = pulumi.Output.from_input(intent.warnings)
         for text in intent.warnings:
@@ -284,7 +284,7 @@ class AwsFirewallFromSpec(pulumi.ComponentResource):
             raise FirewallArgsError("args.vpc_id: missing; pass the VPC or render the spec with a vpc_id")
         groups, lists = declare_aws(self, spec, vpc_id, None)
         self.security_group_ids = _group_ids(spec, groups)
-        self.prefix_list_ids = pulumi.Output.all(**{key: pl.prefix_list_id for key, pl in lists.items()})
+        self.prefix_list_ids = _mapping({key: pl.prefix_list_id for key, pl in lists.items()})
         self.register_outputs({"securityGroupIds": self.security_group_ids, "prefixListIds": self.prefix_list_ids})
 
 
@@ -390,3 +390,8 @@ def _rule(
         opts=opts,
         **target,
     )
+
+
+def _mapping(values: dict[str, Any]) -> pulumi.Output[Any]:
+    """``Output.all(**values)``, but ``{}`` when there is nothing (``Output.all()`` of nothing is a list)."""
+    return pulumi.Output.all(**values) if values else pulumi.Output.from_input({})

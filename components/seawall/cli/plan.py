@@ -30,7 +30,10 @@ def plan_command(
     catalog_dir: CatalogDirOption = None,
     lock: Annotated[
         Path | None,
-        typer.Option("--lock", help="IP-set lock to read (default: seawall:lockFile or <catalog>/ipsets.lock.json)."),
+        typer.Option(
+            "--lock",
+            help="IP-set lock to read (default: seawall:lockFile, else ipsets.lock.json in the Pulumi project).",
+        ),
     ] = None,
     fmt: Annotated[
         PlanFormat,

@@ -68,7 +68,7 @@ def _with_progress(request: ResolveRequest, console: Console) -> ResolveOutcome:
 def resolve_command(
     catalog_dir: CatalogDirOption = None,
     lock: Annotated[
-        Path | None, typer.Option("--lock", help="Lock file (default: <catalog>/ipsets.lock.json).")
+        Path | None, typer.Option("--lock", help="Lock file (default: ipsets.lock.json in the Pulumi project).")
     ] = None,
     product: Annotated[
         list[str] | None, typer.Option("--product", "-p", help="Only this product's hosts (repeatable).")
