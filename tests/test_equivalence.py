@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from builders import ask, candidate_ports, peers_of, shipped
 
-PAIRS = [("dmz-aws", "dmz-azure"), ("mss-distributed-aws", "mss-distributed-azure")]
+PAIRS = [("dmz-aws", "dmz-azure"), ("dmz-sxg-aws", "dmz-sxg-azure"), ("mss-distributed-aws", "mss-distributed-azure")]
 
 
 @pytest.mark.parametrize(("aws_stack", "azure_stack"), PAIRS)

@@ -9,6 +9,10 @@ things document their own 1 and 3.
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 # Importing a command module registers it; the order here is the order of `seawall --help`.
 # isort: off
 from seawall.cli import (  # noqa: F401
@@ -20,13 +24,37 @@ from seawall.cli import (  # noqa: F401
     plan,
     resolve,
     check,
+    conformance,
     diff,
     audit,
     priorities,
+    export,
 )
 
 # isort: on
 from seawall.cli.common import app
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"seawall {version('seawall')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("seawall (version unknown: not installed; pip install -e .)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    _version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print seawall's version and exit."),
+    ] = False,
+) -> None:
+    # No docstring: the app's help stays the one given to the Typer app.
+    pass
 
 
 def main() -> None:
