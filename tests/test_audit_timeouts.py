@@ -1,4 +1,4 @@
-"""`seawall audit` against loopback endpoints that misbehave: one that never answers, one that throttles.
+"""`seawall audit` against loopback endpoints that misbehave: one that never answers, one that throttles (AWS and Azure).
 
 A silent endpoint must end the audit with one line and exit 2 within the bound `--help` states,
 after a bounded number of tries (counted by the server's accepted connections, so the tests need
@@ -12,12 +12,16 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs
 
+import armserver
 import pytest
+from armserver import ArmServer
 from builders import STACKS
 from seawall.aws import account
 from seawall.aws.account import DEFAULT_TIMEOUT, MAX_ATTEMPTS, connect, worst_case
+from seawall.azure import account as azure_account
 from seawall.cli import app
 from typer.testing import CliRunner, Result
 
@@ -238,3 +242,76 @@ def test_throttling_is_still_retried_within_the_tries() -> None:
     assert result.exit_code == 1, result.stderr  # the audit got through: nothing of the stack is deployed
     assert '"missing-group"' in result.stdout
     assert server.actions == ["DescribeSecurityGroups"] * MAX_ATTEMPTS + ["DescribeManagedPrefixLists"]
+
+
+# --- Azure ---------------------------------------------------------------------------------------------------------
+
+AZURE = "dmz-azure"
+SUBSCRIPTION = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
+
+
+@pytest.fixture()
+def tokens(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ArmServer]:
+    """An ARM server for the managed-identity token only; the ARM endpoint under test is another one."""
+    server = armserver.start()
+    armserver.isolate(monkeypatch, tmp_path, server)
+    server.add_subscription(SUBSCRIPTION)
+    yield server
+    server.stop()
+
+
+def azure_audit(url: str, *options: str) -> tuple[Result, float]:
+    args = ["audit", "--stack", AZURE, "--stacks-dir", str(STACKS), "--subscription", SUBSCRIPTION]
+    start = time.monotonic()
+    result = CliRunner().invoke(app, [*args, "--endpoint-url", url, *options])
+    return result, time.monotonic() - start
+
+
+def the_azure_error(result: Result) -> str:
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.stderr + result.stdout
+    assert result.stdout == ""
+    *before, last = result.stderr.splitlines()
+    assert all(line.startswith(f"auditing {AZURE} ") for line in before) and len(before) <= 1, result.stderr
+    return last
+
+
+def test_an_arm_endpoint_that_never_answers_ends_in_one_line_and_exit_2(
+    tokens: ArmServer, silent: SilentEndpoint
+) -> None:
+    result, elapsed = azure_audit(silent.url, "--timeout", "1")
+    assert the_azure_error(result) == (
+        f"seawall: error: --endpoint-url: {silent.url} did not answer within 1 s ({azure_account.MAX_ATTEMPTS} tries); "
+        "check --endpoint-url and the network, or raise --timeout"
+    )
+    assert silent.accepted == azure_account.MAX_ATTEMPTS
+    assert elapsed < azure_account.worst_case(1) + LOCAL_WORK
+
+
+def test_the_azure_default_is_a_few_seconds_and_stated_in_help(tokens: ArmServer) -> None:
+    client = azure_account.connect(SUBSCRIPTION, "http://127.0.0.1:9")  # no request is made
+    assert client.timeout == azure_account.DEFAULT_TIMEOUT <= 10
+    assert azure_account.worst_case(azure_account.DEFAULT_TIMEOUT) <= 60
+    shown = " ".join(CliRunner().invoke(app, ["audit", "--help"]).stdout.split())
+    assert f"{azure_account.worst_case(azure_account.DEFAULT_TIMEOUT):g} s on Azure" in shown
+
+
+def test_arm_asking_for_a_long_wait_ends_the_audit_at_once(tokens: ArmServer) -> None:
+    tokens.throttle(1, 600)
+    result, elapsed = azure_audit(tokens.endpoint_url)
+    assert the_azure_error(result) == (
+        "seawall: error: --endpoint-url: ARM throttled NetworkSecurityGroups_List and asks to wait 600 s, longer than "
+        f"the audit waits ({azure_account.MAX_RETRY_AFTER:g} s); run it again later"
+    )
+    assert elapsed < LOCAL_WORK + 2
+
+
+def test_arm_throttling_past_the_tries_is_one_line(tokens: ArmServer) -> None:
+    tokens.throttle(azure_account.MAX_ATTEMPTS, 0.1)
+    result, _ = azure_audit(tokens.endpoint_url)
+    assert the_azure_error(result).startswith(
+        "seawall: error: --endpoint-url: SubscriptionRequestsThrottled (HTTP 429) on NetworkSecurityGroups_List: "
+    )
+    assert result.stderr.rstrip().endswith(
+        f"still throttled after {azure_account.MAX_ATTEMPTS} tries, run it again later"
+    )

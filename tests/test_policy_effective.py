@@ -130,7 +130,9 @@ TAMPERED: list[tuple[str, list[str], list[str], str | None]] = [
     (
         "retired",
         ["185.155.104.24/32", "184.72.245.1/32"],
-        ["184.72.245.1 is documented as retired (clearswift-seg/kav-update); a retired address never comes back"],
+        [
+            "184.72.245.1 is documented as retired (clearswift-seg/kav-update, clearswift-sxg/kav-update); a retired address never comes back"
+        ],
         None,
     ),
 ]
@@ -228,7 +230,7 @@ def test_a_retired_address_is_refused_for_every_service_that_names_the_host() ->
             PLAUSIBLE,
             KAV_LIST,
             f"{KAV_LIST}: clearswift-sxg/kav-update: 184.72.245.1 is documented as retired "
-            "(clearswift-seg/kav-update); a retired address never comes back",
+            "(clearswift-seg/kav-update, clearswift-sxg/kav-update); a retired address never comes back",
         )
     ]
 

@@ -8,7 +8,7 @@ compares, :mod:`seawall.report.audit` shows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from math import isfinite
@@ -49,10 +49,18 @@ DEFAULT_TIMEOUT = 5.0  # seconds, for the connection and for each read
 # Standard mode's own default: throttling keeps its retries, and AWS_MAX_ATTEMPTS or a profile's
 # max_attempts may lower the number but never raise it past the bound.
 MAX_ATTEMPTS = 3
-READ_PERMISSIONS = (
-    "ec2:DescribeSecurityGroups, ec2:DescribeSecurityGroupRules, "
-    "ec2:DescribeManagedPrefixLists, ec2:GetManagedPrefixListEntries"
+READ_ACTIONS = (
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeManagedPrefixLists",
+    "ec2:GetManagedPrefixListEntries",
 )
+READ_PERMISSIONS = ", ".join(READ_ACTIONS)
+# The least a principal needs (the Describe actions take no resource-level conditions, hence "*").
+IAM_POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "SeawallAuditReadOnly", "Effect": "Allow", "Action": list(READ_ACTIONS), "Resource": "*"}],
+}
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,7 @@ class ActualGroup:
     id: str
     name: str
     tags: dict[str, str]
+    vpc_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -226,16 +235,24 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def read_account(client: Any, stack: str, page_size: int | None = None) -> Account:
+Progress = Callable[[str], None]
+
+
+def read_account(client: Any, stack: str, page_size: int | None = None, progress: Progress | None = None) -> Account:
     """Everything tagged for ``stack``, read with paginated read-only calls (no write API is ever called).
 
     Outside groups are scanned only when the stack has prefix lists: a rule of theirs
     that references one counts its max entries against that group's quota and keeps
-    the list from being replaced or deleted.
+    the list from being replaced or deleted. ``progress`` hears of every page read.
     """
+    say = progress or (lambda _line: None)
     by_stack = [{"Name": f"tag:{STACK_TAG}", "Values": [stack]}]
+
+    def items(operation: str, key: str, what: str, **params: Any) -> list[dict[str, Any]]:
+        return _items(client, operation, key, page_size, what, say, **params)
+
     groups = [
-        _group(g) for g in _items(client, "describe_security_groups", "SecurityGroups", page_size, Filters=by_stack)
+        _group(g) for g in items("describe_security_groups", "SecurityGroups", "security groups", Filters=by_stack)
     ]
     ids = sorted(g.id for g in groups)
     rules: list[ActualRule] = []
@@ -243,20 +260,22 @@ def read_account(client: Any, stack: str, page_size: int | None = None) -> Accou
         chunk = ids[start : start + FILTER_VALUES]
         rules += [
             _rule(r)
-            for r in _items(
-                client,
+            for r in items(
                 "describe_security_group_rules",
                 "SecurityGroupRules",
-                page_size,
+                "security group rules",
                 Filters=[{"Name": "group-id", "Values": chunk}],
             )
         ]
     lists = []
-    for pl in _items(client, "describe_managed_prefix_lists", "PrefixLists", page_size, Filters=by_stack):
+    for pl in items("describe_managed_prefix_lists", "PrefixLists", "prefix lists", Filters=by_stack):
         if pl.get("State") in GONE_STATES:
             continue
-        entries = _items(
-            client, "get_managed_prefix_list_entries", "Entries", page_size, PrefixListId=pl["PrefixListId"]
+        entries = items(
+            "get_managed_prefix_list_entries",
+            "Entries",
+            f"entries of {pl['PrefixListId']}",
+            PrefixListId=pl["PrefixListId"],
         )
         lists.append(
             ActualPrefixList(
@@ -270,7 +289,7 @@ def read_account(client: Any, stack: str, page_size: int | None = None) -> Accou
     outsiders: list[tuple[ActualGroup, ActualRule]] = []
     if lists:
         ours, list_ids = set(ids), {pl.id for pl in lists}
-        for raw in _items(client, "describe_security_groups", "SecurityGroups", page_size):
+        for raw in items("describe_security_groups", "SecurityGroups", "every security group of the region"):
             if raw["GroupId"] in ours:
                 continue
             group = _group(raw)
@@ -278,11 +297,14 @@ def read_account(client: Any, stack: str, page_size: int | None = None) -> Accou
     return Account(tuple(groups), tuple(rules), tuple(lists), tuple(outsiders))
 
 
-def _items(client: Any, operation: str, key: str, page_size: int | None, **params: Any) -> list[dict[str, Any]]:
+def _items(
+    client: Any, operation: str, key: str, page_size: int | None, what: str, say: Progress, **params: Any
+) -> list[dict[str, Any]]:
     config = {"PageSize": page_size} if page_size else {}
     out: list[dict[str, Any]] = []
-    for page in client.get_paginator(operation).paginate(**params, PaginationConfig=config):
+    for number, page in enumerate(client.get_paginator(operation).paginate(**params, PaginationConfig=config), 1):
         out += page.get(key, [])
+        say(f"reading {what}: page {number}, {len(out)} so far")
     return out
 
 
@@ -291,7 +313,7 @@ def _tags(raw: dict[str, Any]) -> dict[str, str]:
 
 
 def _group(raw: dict[str, Any]) -> ActualGroup:
-    return ActualGroup(raw["GroupId"], raw.get("GroupName", ""), _tags(raw))
+    return ActualGroup(raw["GroupId"], raw.get("GroupName", ""), _tags(raw), raw.get("VpcId"))
 
 
 def _rule(raw: dict[str, Any]) -> ActualRule:

@@ -1,31 +1,74 @@
-"""``seawall audit``: what the AWS account holds that the plan does not, and the reverse (read-only)."""
+"""``seawall audit``: what the cloud holds that the plan does not, and the reverse (read-only), AWS or Azure."""
 
 from __future__ import annotations
 
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.live import Live
+from rich.text import Text
 
-from seawall.analysis.drift import audit_aws_stack
-from seawall.aws.account import DEFAULT_TIMEOUT, MAX_ATTEMPTS, worst_case
-from seawall.cli.common import CatalogDirOption, StacksDirOption, ViewFormat, app, err_console, user_errors, write_json
-from seawall.report.audit import print_report
+from seawall.analysis.drift import CLOUD_NAMES, Report, article, audit_aws_stack, audit_azure_stack
+from seawall.aws import account as aws_account
+from seawall.azure import account as azure_account
+from seawall.cli.common import (
+    CatalogDirOption,
+    StacksDirOption,
+    app,
+    err_console,
+    out_console,
+    user_errors,
+    write_json,
+)
+from seawall.errors import UserError
+from seawall.report.audit import audit_markdown, print_report
 from seawall.stack import compile_stack
+
+
+class AuditFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+AWS_BOUND = aws_account.worst_case(aws_account.DEFAULT_TIMEOUT)
+AZURE_BOUND = azure_account.worst_case(azure_account.DEFAULT_TIMEOUT)
 
 
 @app.command("audit")
 def audit_command(
-    stack: Annotated[str, typer.Option("--stack", "-s", help="An AWS stack, e.g. dmz-aws.")],
+    stack: Annotated[str, typer.Option("--stack", "-s", help="A stack, e.g. dmz-aws or dmz-azure.")],
     region: Annotated[
-        str | None, typer.Option("--region", help="AWS region (default: the stack's aws:region).")
-    ] = None,
-    endpoint_url: Annotated[
-        str | None, typer.Option("--endpoint-url", help="Any EC2-compatible endpoint (e.g. a local moto server).")
+        str | None, typer.Option("--region", help="AWS: region (default: the stack's aws:region).")
     ] = None,
     profile: Annotated[
-        str | None, typer.Option("--profile", help="AWS profile (default: the usual credential chain).")
+        str | None, typer.Option("--profile", help="AWS: profile (default: the usual credential chain).")
+    ] = None,
+    subscription: Annotated[
+        str | None,
+        typer.Option(
+            "--subscription",
+            help="Azure: subscription id (default: AZURE_SUBSCRIPTION_ID, then the stack's azure-native:subscriptionId).",
+        ),
+    ] = None,
+    resource_group: Annotated[
+        str | None,
+        typer.Option(
+            "--resource-group", help="Azure: resource group (default: the stack's seawall:resourceGroupName)."
+        ),
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint-url", help="Any EC2-compatible (AWS) or ARM-compatible (Azure) endpoint, e.g. a local emulator."
+        ),
     ] = None,
     timeout: Annotated[
         float | None,
@@ -34,40 +77,47 @@ def audit_command(
             metavar="<seconds>",
             show_default=False,
             help=(
-                f"Seconds to wait for EC2 to accept a connection, and again for each answer (default "
-                f"{DEFAULT_TIMEOUT:g}). Each EC2 call is tried at most {MAX_ATTEMPTS} times, so an endpoint that never "
-                f"answers ends the audit within {worst_case(DEFAULT_TIMEOUT):g} s at the default."
+                f"Seconds to wait for the cloud to accept a connection, and again for each answer (default "
+                f"{aws_account.DEFAULT_TIMEOUT:g}). Each request is tried at most {aws_account.MAX_ATTEMPTS} times, "
+                f"so an endpoint that never answers ends the audit within {AWS_BOUND:g} s at the default on AWS, "
+                f"{AZURE_BOUND:g} s on Azure (which may also ask to wait out throttling, up to "
+                f"{azure_account.MAX_RETRY_AFTER:g} s a time)."
             ),
         ),
     ] = None,
     stacks_dir: StacksDirOption = Path("stacks"),
     catalog_dir: CatalogDirOption = None,
-    fmt: Annotated[ViewFormat, typer.Option("--format", "-f")] = ViewFormat.table,
+    fmt: Annotated[AuditFormat, typer.Option("--format", "-f")] = AuditFormat.table,
 ) -> None:
-    """What the AWS account holds that the plan does not, and the reverse (read-only).
+    """What the cloud holds that the plan does not, and the reverse (read-only).
 
-    Finds the stack's security groups and prefix lists by their seawall:stack tag and compares
-    rules and entries by content. Exit 0 in sync, 1 on drift, 2 on errors (no credentials,
-    access denied, unknown region, an endpoint that does not answer within --timeout).
-    Throttling is retried in botocore's standard mode, within the same bounded tries.
+    Finds the stack's security groups and prefix lists (AWS) or NSGs and application
+    security groups (Azure) by their seawall:stack tag and compares them by content with
+    the plan. Broadening drift (anything that lets more through) comes first and names the
+    policy rule it breaks. Exit 0 in sync, 1 on drift, 3 on broadening drift, 2 on errors
+    (no credentials, access denied, unknown region or subscription, an endpoint that does
+    not answer within --timeout). Throttling is retried within the same bounded tries.
 
     \b
     Examples:
       seawall audit --stack dmz-aws
       seawall audit --stack dmz-aws --profile prod --format json
-      seawall audit --stack dmz-aws --endpoint-url http://127.0.0.1:5000
-      seawall audit --stack dmz-aws --timeout 20   # a slow link
+      seawall audit --stack dmz-azure --subscription 00000000-0000-0000-0000-000000000000
+      seawall audit --stack dmz-azure --format markdown >> "$GITHUB_STEP_SUMMARY"
+      seawall audit --stack dmz-aws --endpoint-url http://127.0.0.1:5000 --timeout 20
     """
     with user_errors():
         code = run_audit(
             stack,
             stacks_dir,
             catalog_dir,
-            region,
-            endpoint_url,
-            profile,
-            fmt is ViewFormat.json,
-            err_console,
+            region=region,
+            profile=profile,
+            subscription=subscription,
+            resource_group=resource_group,
+            endpoint_url=endpoint_url,
+            fmt=fmt,
+            console=err_console,
             timeout=timeout,
         )
         raise typer.Exit(code)
@@ -77,30 +127,70 @@ def run_audit(
     stack: str,
     stacks_dir: Path,
     catalog_dir: Path | None,
-    region: str | None,
-    endpoint_url: str | None,
-    profile: str | None,
-    json_output: bool,
+    *,
+    region: str | None = None,
+    profile: str | None = None,
+    subscription: str | None = None,
+    resource_group: str | None = None,
+    endpoint_url: str | None = None,
+    fmt: AuditFormat | str = AuditFormat.table,
     console: Console,
     page_size: int | None = None,
     timeout: float | None = None,
 ) -> int:
-    """Audit, print the report (status lines on ``console``); return 0 in sync, 1 on drift. Raises UserError.
+    """Audit, print the report on stdout (status lines on ``console``); return 0, 1 or 3. Raises UserError.
 
-    ``timeout`` bounds each connection and read (None: the library's default).
+    ``page_size`` caps AWS pages (tests use it to force several); ``timeout`` bounds each
+    connection and read (None: the library's default). On a terminal ``console`` also
+    shows a transient progress line while pages are read.
     """
     compiled = compile_stack(stack, stacks_dir, catalog_dir)
-    report = audit_aws_stack(
-        compiled,
-        region,
-        endpoint_url,
-        profile,
-        page_size,
-        lambda line: console.print(line, style="dim", markup=False),
-        timeout,
-    )
-    if json_output:
+    cloud = compiled.config.settings.cloud
+    _refuse_other_cloud(stack, cloud, region=region, profile=profile, subscription=subscription,
+                        resource_group=resource_group, page_size=page_size)  # fmt: skip
+
+    def say(line: str) -> None:
+        console.print(line, style="dim", markup=False)
+
+    # azure-identity logs each credential it tries to stderr; the one-line error says what matters.
+    azure_log = logging.getLogger("azure")
+    if not any(isinstance(h, logging.NullHandler) for h in azure_log.handlers):
+        azure_log.addHandler(logging.NullHandler())
+    with _progress(console) as progress:
+        report: Report
+        if cloud == "aws":
+            report = audit_aws_stack(compiled, region, endpoint_url, profile, page_size, say, timeout, progress)
+        else:
+            report = audit_azure_stack(compiled, subscription, resource_group, endpoint_url, say, timeout, progress)
+    fmt = AuditFormat(fmt)
+    if fmt is AuditFormat.json:
         write_json(report.to_json())
+    elif fmt is AuditFormat.markdown:
+        sys.stdout.write(audit_markdown(report))
     else:
-        print_report(report)
-    return 0 if report.in_sync else 1
+        print_report(report, out_console())
+    return report.exit_code
+
+
+def _refuse_other_cloud(stack: str, cloud: str, **given: object) -> None:
+    """An option of the other cloud is a mistake worth one line, not something to ignore."""
+    others = {"aws": ("subscription", "resource_group"), "azure": ("region", "profile", "page_size")}[cloud]
+    for name in others:
+        if given.get(name) is not None:
+            option = "--" + name.replace("_", "-")
+            raise UserError(
+                option,
+                f"{stack} is {article(CLOUD_NAMES[cloud])} stack; {option} is for "
+                f"{CLOUD_NAMES['azure' if cloud == 'aws' else 'aws']} stacks",
+            )
+
+
+@contextmanager
+def _progress(console: Console) -> Iterator[Callable[[str], None] | None]:
+    """A transient line naming the page being read, on a terminal only (a log gets the status lines alone)."""
+    if not console.is_terminal:
+        yield None
+        return
+    with Live(Text("reading ...", style="dim"), console=console, transient=True, auto_refresh=False) as live:
+        # Shown as each page arrives: a slow endpoint is visibly slow, a fast one flickers past.
+        yield lambda line: live.update(Text(line, style="dim", overflow="ellipsis", no_wrap=True), refresh=True)
