@@ -325,3 +325,26 @@ def test_a_seawall_seeds_that_names_no_documents_fails_rather_than_skips(tmp_pat
     result = provenance_run(tmp_path, SEAWALL_SEEDS=str(tmp_path / "typo"))
     assert result.returncode == 1 and "SKIPPED" not in result.stdout
     assert f"not in {tmp_path / 'typo'} ($SEAWALL_SEEDS)" in result.stdout
+
+
+def test_the_default_name_prefix_is_the_stack_so_two_dmz_stacks_in_one_vpc_do_not_collide() -> None:
+    from builders import variant
+    from seawall.stack import render_aws_stack
+
+    base = {
+        "topology": "dmz",
+        "cloud": "aws",
+        "vpcId": "vpc-0123456789abcdef0",
+        "peers": {
+            "internal-mail-servers": ["192.0.2.10/32"],
+            "dns-servers": ["192.0.2.53/32"],
+            "admin-clients": ["198.51.100.0/28"],
+        },
+    }
+    seg = render_aws_stack(variant({**base, "product": "clearswift-seg"}, stack="mail-seg"))
+    sxg = render_aws_stack(variant({**base, "product": "clearswift-sxg"}, stack="mail-sxg"))
+    seg_names = {sg.group_name for sg in seg.security_groups}
+    assert seg_names == {"mail-seg-gateway"}
+    assert seg_names.isdisjoint(sg.group_name for sg in sxg.security_groups)
+    named = render_aws_stack(variant({**base, "product": "clearswift-seg", "namePrefix": "dmz"}, stack="x"))
+    assert {sg.group_name for sg in named.security_groups} == {"dmz-gateway"}

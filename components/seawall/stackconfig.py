@@ -209,6 +209,14 @@ SCHEMA_ARGS = KeyStyle("args.", flat_quotas=True)
 _KEY_MENTION = re.compile(rf"\b{NAMESPACE}:([A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)*)")
 
 
+def default_name_prefix(stack: str) -> str:
+    """A stack name as a name prefix (``^[a-z][a-z0-9-]{0,30}$``): lower-case, other characters as ``-``."""
+    text = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", stack.lower())).strip("-")
+    if not text[:1].isalpha():
+        text = f"s-{text}".rstrip("-")
+    return text[:31].rstrip("-")
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """A stack's settings plus where they came from (for error messages)."""
@@ -223,7 +231,9 @@ class StackConfig:
 
     @property
     def name_prefix(self) -> str:
-        return self.settings.name_prefix or self.settings.topology
+        """``seawall:namePrefix``, else the stack's own name: two stacks of one topology in one VPC
+        (a SEG and an SXG DMZ) must not collide on group names."""
+        return self.settings.name_prefix or default_name_prefix(self.stack)
 
     def where(self, key: Sequence[str | int], namespace: str = NAMESPACE) -> str:
         """``file:line: seawall:key.sub[0]`` (or just the key when there is no file)."""
