@@ -428,6 +428,7 @@ def test_construct_builds_azure_and_vendor_prefix_lists_too() -> None:
             peer: {"cidrs": [*b["cidrs"][:-1], output_value(b["cidrs"][-1])]} for peer, b in args["peers"].items()
         },
         "tags": args["tags"],
+        "namePrefix": args["name_prefix"],  # the shipped stack names its prefix
     }
 
     def python_call() -> None:
