@@ -64,7 +64,7 @@ class AwsFirewallArgs(TypedDict):
     ipv6: NotRequired[bool]
     """Also open ``::/0`` and vendors' IPv6 addresses; default false."""
     name_prefix: NotRequired[str]
-    """Prefix of every cloud name (``<prefix>-gateway``); default: the topology name. Unique per VPC."""
+    """Prefix of every cloud name (``<prefix>-gateway``); default: the Pulumi stack's name. Unique per VPC."""
     tags: NotRequired[dict[str, str]]
     """Tags for every resource, beside seawall's own ``seawall:*`` tags."""
     addresses: NotRequired[AddressSource]

@@ -46,7 +46,7 @@ class AzureFirewallArgs(TypedDict):
     ipv6: NotRequired[bool]
     """Also allow IPv6 (vendors' IPv6 addresses); default false."""
     name_prefix: NotRequired[str]
-    """Prefix of every cloud name (``<prefix>-gateway-nsg``); default: the topology name."""
+    """Prefix of every cloud name (``<prefix>-gateway-nsg``); default: the Pulumi stack's name."""
     tags: NotRequired[dict[str, str]]
     """Tags for every resource, beside seawall's own ``seawall:*`` tags."""
     addresses: NotRequired[AddressSource]
