@@ -125,7 +125,12 @@ def stack_product(config: StackConfig, topology: Topology) -> str:
 def compile_flows(catalog: Catalog, topology: Topology, config: StackConfig, ipsets: IpSets) -> Flows:
     """Compute every flow a stack opens, and a notice for everything it keeps closed."""
     settings = config.settings
-    product = catalog.products[stack_product(config, topology)]
+    name = stack_product(config, topology)
+    if name not in catalog.products:  # a catalogue directory may hold only some products
+        raise config.error(
+            ["product"], f"{name!r} is not in the catalogue; valid: {', '.join(sorted(catalog.products))}"
+        )
+    product = catalog.products[name]
     _check_settings(config, topology, product)
     roles = topology.roles_for(product.product, settings.roles)
     enabled = set(settings.features)

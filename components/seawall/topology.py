@@ -88,16 +88,26 @@ def load_topology(name: str, catalog: Catalog, directory: Path | None = None) ->
         first = exc.errors()[0]
         loc = first["loc"]
         raise TopologyError(doc.where(loc), f"{'.'.join(map(str, loc))}: {first['msg']}") from None
-    for product_name in topology.products:
-        if product_name not in catalog.products:
-            raise TopologyError(doc.where(["products"]), f"unknown product {product_name!r}")
+    # A catalogue directory may hold only some of a topology's products (a user's one-product catalogue):
+    # what is loaded is checked; a stack that picks a product the catalogue lacks is refused when it compiles.
+    loaded = [p for p in topology.products if p in catalog.products]
+    if not loaded:
+        raise TopologyError(
+            doc.where(["products"]),
+            f"none of the topology's products is in the catalogue ({', '.join(topology.products)}); "
+            f"valid: a catalogue holding one of them (it holds {', '.join(sorted(catalog.products))})",
+        )
     for role_name, role in topology.roles.items():
-        hosts = {h for p in topology.products for h in catalog.products[p].hosts}
+        drawn = role.products or topology.products
+        if not any(p in catalog.products for p in drawn):
+            continue  # a role of products this catalogue does not hold (exchange: clearswift-sxg only)
+        hosts = {h for p in loaded for h in catalog.products[p].hosts}
         if role.host not in hosts:
             raise TopologyError(doc.where(["roles", role_name, "host"]), f"unknown host {role.host!r}")
-        ids = {e.id for p in topology.products for e in catalog.products[p].entries}
+        ids = {e.id for p in loaded for e in catalog.products[p].entries}
+        complete = all(p in catalog.products for p in drawn)  # an id of a product not loaded cannot be checked
         for entry_id in (*role.include, *role.exclude):
-            if entry_id not in ids:
+            if entry_id not in ids and complete:
                 raise TopologyError(doc.where(["roles", role_name]), f"unknown entry id {entry_id!r}")
     for role_name, peers in topology.host_peers.items():
         for host, roles in peers.items():

@@ -18,24 +18,17 @@ Both parsers enforce this: the event reader below, and the round-trip composer.
 
 from __future__ import annotations
 
+import functools
 import re
 import stat
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.composer import Composer
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent as RtAliasEvent
-from ruamel.yaml.events import CollectionStartEvent as RtCollectionStartEvent
-from ruamel.yaml.events import ScalarEvent as RtScalarEvent
-from ruamel.yaml.nodes import MappingNode as RtMappingNode
+from yaml._yaml import CParser
 
 from seawall.errors import UserError
 
@@ -141,21 +134,37 @@ def _plain_scalar(text: str) -> Any:
     return text
 
 
-def _read(text: str) -> Any:
+Positions = dict[int, list[int]]
+"""Per container built by :func:`_read` (by ``id``): the 0-based line of each mapping key or sequence item, in order."""
+
+_ScalarEvent, _AliasEvent = yaml.ScalarEvent, yaml.AliasEvent
+_MappingStart, _MappingEnd = yaml.MappingStartEvent, yaml.MappingEndEvent
+_SequenceStart, _SequenceEnd = yaml.SequenceStartEvent, yaml.SequenceEndEvent
+_DocumentStart = yaml.DocumentStartEvent
+
+
+def _read(text: str, progress: Callable[[int], None] | None = None) -> tuple[Any, Positions | None]:
     """Plain data from libyaml's event stream, refusing anchors, aliases, merge keys and deep nesting on sight.
 
     Building from events (not from libyaml's composed nodes) never expands an alias,
-    never recurses, and is about twice as fast. Anything this reader cannot decide
-    raises a ``yaml.YAMLError`` for the round-trip parser to decide and position.
+    never recurses, and is about twice as fast. It also notes the line of every key and
+    item as it goes (the event's start mark, where the round-trip parser puts it too), so
+    an error in a valid file is positioned without parsing it again. Anything this reader
+    cannot decide raises a ``yaml.YAMLError`` for the round-trip parser to decide and position.
+    ``progress`` is told the number of characters read, now and then.
     """
-    stack: list[tuple[bool, list[Any]]] = []  # per open collection: is it a mapping, its items so far
-    root: Any = None
+    # The open collections: (is it a mapping, its items so far, their lines); the innermost is held in locals.
+    parents: list[tuple[bool, list[Any], list[int]]] = []
+    is_map = False
+    items: list[Any] = []  # at the top, the stream: a list of at most one document's root
+    lines: list[int] = []
+    positions: Positions = {}
     documents = 0
     tagged = False
-    events: Iterable[Any] = yaml.parse(text, Loader=yaml.CSafeLoader)  # dispatched on type(), the fast test
-    for event in events:
+    get_event: Callable[[], Any] = CParser(text).get_event  # one C call per event, no generator round trip
+    while (event := get_event()) is not None:
         kind = type(event)
-        if kind is yaml.ScalarEvent:
+        if kind is _ScalarEvent:
             if event.anchor is not None:
                 raise _Refused(_line(event), f"YAML anchor &{event.anchor}: {_NO_ANCHORS}")
             value: Any = event.value
@@ -171,79 +180,108 @@ def _read(text: str) -> Any:
                         limit = sys.get_int_max_str_digits()
                         message = f"an integer of {len(value)} digits is not accepted; valid: at most {limit} digits"
                         raise _Refused(_line(event), message) from None
-                elif value == "<<" and stack and stack[-1][0] and len(stack[-1][1]) % 2 == 0:
+                    if is_map and not len(items) & 1:  # a key: seawall's keys are text (80: reads as "80")
+                        value = str(value)
+                elif value == "<<" and is_map and len(items) % 2 == 0:
                     raise _Refused(_line(event), _NO_MERGE)
-        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            lines.append(event.start_mark.line)
+            items.append(value)
+        elif kind is _MappingStart or kind is _SequenceStart:
             if event.anchor is not None:
                 raise _Refused(_line(event), f"YAML anchor &{event.anchor}: {_NO_ANCHORS}")
             if event.tag is not None:
                 if event.tag == _MERGE_TAG:
                     raise _Refused(_line(event), _NO_MERGE)
                 tagged = True
-            if len(stack) >= MAX_DEPTH:
+            if len(parents) >= MAX_DEPTH:
                 raise _Refused(_line(event), _TOO_DEEP)
-            stack.append((kind is yaml.MappingStartEvent, []))
-            continue
-        elif kind is yaml.MappingEndEvent:
-            items = stack.pop()[1]
-            keys = items[0::2]
-            if len(set(map(repr, keys))) != len(keys):
-                raise yaml.constructor.ConstructorError(None, None, "duplicate key", None)
+            lines.append(event.start_mark.line)
+            parents.append((is_map, items, lines))
+            is_map, items, lines = kind is _MappingStart, [], []
+        elif kind is _MappingEnd:
             try:
-                mapping = dict(zip(keys, items[1::2], strict=True))
-            except TypeError:
+                value = dict(zip(items[0::2], items[1::2], strict=True))
+            except TypeError:  # a collection as a key
                 raise yaml.constructor.ConstructorError(None, None, "unhashable key", None) from None
-            value = {str(k): v for k, v in mapping.items()}
-        elif kind is yaml.SequenceEndEvent:
-            value = stack.pop()[1]
-        elif kind is yaml.AliasEvent:
+            if 2 * len(value) != len(items):  # a repeated key (or 1 and "1"): the round-trip parser decides
+                raise yaml.constructor.ConstructorError(None, None, "duplicate key", None)
+            positions[id(value)] = lines[0::2]
+            is_map, items, lines = parents.pop()
+            if progress is not None and len(parents) == 2:  # an item of a top-level list (an entry) is done
+                progress(event.end_mark.index)
+            items.append(value)
+        elif kind is _SequenceEnd:
+            value = items
+            positions[id(value)] = lines
+            is_map, items, lines = parents.pop()
+            items.append(value)
+        elif kind is _AliasEvent:
             raise _Refused(_line(event), f"YAML alias *{event.anchor}: {_NO_ANCHORS}")
-        else:
-            if kind is yaml.DocumentStartEvent:
-                documents += 1
-                if documents > 1:
-                    raise yaml.composer.ComposerError(None, None, "more than one document", None)
-            continue
-        if stack:
-            stack[-1][1].append(value)
-        else:
-            root = value
+        elif kind is _DocumentStart:
+            documents += 1
+            if documents > 1:
+                raise yaml.composer.ComposerError(None, None, "more than one document", None)
     if tagged:  # safe to compose now: no aliases, bounded depth
-        return _plain(yaml.load(text, Loader=_Core12Loader))
-    return root
+        return _plain(yaml.load(text, Loader=_Core12Loader)), None
+    return (items[0] if items else None), positions
 
 
-class _GuardedComposer(Composer):
-    """ruamel's composer, refusing what :func:`_read` refuses, before it composes the node."""
+@functools.cache
+def _guarded_composer() -> type[Any]:
+    """ruamel's composer, refusing what :func:`_read` refuses, before it composes the node.
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.parser.peek_event()
-        if isinstance(event, RtAliasEvent):
-            raise _Refused(_line(event), f"YAML alias *{event.anchor}: {_NO_ANCHORS}")
-        if event.anchor is not None:
-            raise _Refused(_line(event), f"YAML anchor &{event.anchor}: {_NO_ANCHORS}")
-        merge_key = (
-            isinstance(event, RtScalarEvent)
-            and event.implicit[0]
-            and event.value == "<<"
-            and isinstance(parent, RtMappingNode)
-            and index is None  # ruamel composes a mapping's keys with index None
-        )
-        if merge_key or event.tag == _MERGE_TAG:
-            raise _Refused(_line(event), _NO_MERGE)
-        if isinstance(event, RtCollectionStartEvent) and self.depth >= MAX_DEPTH:
-            raise _Refused(_line(event), _TOO_DEEP)
-        return super().compose_node(parent, index)
+    Made on first use: ruamel is imported only when a file needs the round-trip parser.
+    """
+    from ruamel.yaml.composer import Composer
+    from ruamel.yaml.events import AliasEvent as RtAliasEvent
+    from ruamel.yaml.events import CollectionStartEvent as RtCollectionStartEvent
+    from ruamel.yaml.events import ScalarEvent as RtScalarEvent
+    from ruamel.yaml.nodes import MappingNode as RtMappingNode
+
+    class _GuardedComposer(Composer):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.parser.peek_event()
+            if isinstance(event, RtAliasEvent):
+                raise _Refused(_line(event), f"YAML alias *{event.anchor}: {_NO_ANCHORS}")
+            if event.anchor is not None:
+                raise _Refused(_line(event), f"YAML anchor &{event.anchor}: {_NO_ANCHORS}")
+            merge_key = (
+                isinstance(event, RtScalarEvent)
+                and event.implicit[0]
+                and event.value == "<<"
+                and isinstance(parent, RtMappingNode)
+                and index is None  # ruamel composes a mapping's keys with index None
+            )
+            if merge_key or event.tag == _MERGE_TAG:
+                raise _Refused(_line(event), _NO_MERGE)
+            if isinstance(event, RtCollectionStartEvent) and self.depth >= MAX_DEPTH:
+                raise _Refused(_line(event), _TOO_DEEP)
+            return super().compose_node(parent, index)
+
+    return _GuardedComposer
 
 
 class YamlDocument:
-    """A parsed YAML file: plain data, and (computed on demand) the position of every node."""
+    """A parsed YAML file: plain data, and the position of every node.
 
-    def __init__(self, path: str, text: str, data: Any, error: type[UserError], tree: Any = None) -> None:
+    Positions come from the fast reading when it built the data (``positions``), and
+    otherwise from the round-trip parse, made on demand (:attr:`tree`).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        text: str,
+        data: Any,
+        error: type[UserError],
+        tree: Any = None,
+        positions: Positions | None = None,
+    ) -> None:
         self.path = path
         self.text = text
         self.data = data
         self._error = error
+        self.positions = positions
         if tree is not None:
             self.__dict__["tree"] = tree
 
@@ -257,6 +295,10 @@ class YamlDocument:
 
     def line_of(self, loc: Loc) -> int:
         """The 1-based line of the deepest node of ``loc`` that exists."""
+        if self.positions is not None:
+            return self._fast_line_of(loc, self.positions)
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
         node = self.tree
         line = 1
         for key in loc:
@@ -265,6 +307,23 @@ class YamlDocument:
                 node = node[key]
             elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
                 line = node.lc.item(key)[0] + 1
+                node = node[key]
+            else:
+                break
+        return line
+
+    def _fast_line_of(self, loc: Loc, positions: Positions) -> int:
+        node = self.data
+        line = 1
+        for key in loc:
+            lines = positions.get(id(node))
+            if lines is None:
+                break
+            if isinstance(node, dict) and key in node:
+                line = lines[list(node).index(key)] + 1  # a linear scan, paid only for an error
+                node = node[key]
+            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+                line = lines[key] + 1
                 node = node[key]
             else:
                 break
@@ -287,9 +346,13 @@ def _plain(node: Any) -> Any:
 
 
 def _round_trip(text: str, path: str, error: type[UserError]) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import DuplicateKeyError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     parser = YAML(typ="rt")
     parser.allow_duplicate_keys = False
-    parser.Composer = _GuardedComposer
+    parser.Composer = _guarded_composer()
     try:
         return parser.load(text)
     except _Refused as exc:
@@ -313,24 +376,30 @@ def _round_trip(text: str, path: str, error: type[UserError]) -> Any:
         raise error(f"{path}:1", f"YAML error: {_first_line(str(exc))}") from None
 
 
-def parse_yaml(text: str, path: str, error: type[UserError] = UserError) -> YamlDocument:
+def parse_yaml(
+    text: str, path: str, error: type[UserError] = UserError, progress: Callable[[int], None] | None = None
+) -> YamlDocument:
     """Parse YAML text; anything the fast reader rejects is decided (and positioned) by the round-trip parser.
 
     Anchors, aliases, merge keys and nesting deeper than :data:`MAX_DEPTH` are
     errors (``path:line``), raised before any value is built.
     """
     try:
-        data = _read(text)
+        data, positions = _read(text, progress)
     except _Refused as exc:
         raise error(f"{path}:{exc.line}", exc.message) from None
     except (yaml.YAMLError, ValueError, RecursionError):
         tree = _round_trip(text, path, error)  # raises the positioned error; returns if only the fast reader choked
         return YamlDocument(path, text, _plain(tree), error, tree)
-    return YamlDocument(path, text, data, error)
+    return YamlDocument(path, text, data, error, positions=positions)
 
 
 def read_yaml(
-    path: Path, display: str | None = None, error: type[UserError] = UserError, max_bytes: int = MAX_YAML_BYTES
+    path: Path,
+    display: str | None = None,
+    error: type[UserError] = UserError,
+    max_bytes: int = MAX_YAML_BYTES,
+    progress: Callable[[int], None] | None = None,
 ) -> YamlDocument:
     """Read and parse a YAML file of at most ``max_bytes``; an unreadable or oversized file is a one-line error too.
 
@@ -344,16 +413,28 @@ def read_yaml(
             raise error(shown, "not a regular file; valid: a YAML file")
         if info.st_size > max_bytes:
             raise error(shown, _too_big(f"{info.st_size:,} bytes", max_bytes))
-        with path.open(encoding="utf-8") as stream:
-            # read(n) reserves n bytes up front, so ask for the size stat() saw (a character is at least a byte)
-            text = stream.read(info.st_size + 1)
-            if len(text) > info.st_size:  # it grew since stat(): read on, but no further than the limit
-                text += stream.read(max_bytes + 1 - len(text))
-    except (OSError, UnicodeDecodeError) as exc:
+        with path.open("rb") as stream:
+            # read(n) reserves n bytes up front, so ask for the size stat() saw
+            data = stream.read(info.st_size + 1)
+            if len(data) > info.st_size:  # it grew since stat(): read on, but no further than the limit
+                data += stream.read(max_bytes + 1 - len(data))
+    except OSError as exc:
         raise error(shown, f"cannot read file: {exc.__class__.__name__}: {exc}") from None
-    if len(text) > max_bytes:
-        raise error(shown, _too_big(f"more than {max_bytes:,} characters", max_bytes))
-    return parse_yaml(text, shown, error)
+    if len(data) > max_bytes:
+        raise error(shown, _too_big(f"more than {max_bytes:,} bytes", max_bytes))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Decoded here, from bytes, so that the error can name the line a person opens the file at.
+        line, line_start = data.count(b"\n", 0, exc.start) + 1, data.rfind(b"\n", 0, exc.start) + 1
+        raise error(
+            f"{shown}:{line}",
+            f"not UTF-8: byte 0x{data[exc.start]:02x} at column {exc.start - line_start + 1} ({exc.reason}); "
+            "valid: a UTF-8 text file (save it as UTF-8)",
+        ) from None
+    if "\r" in text:  # as text mode reads it (universal newlines), so positions and values are unchanged
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return parse_yaml(text, shown, error, progress)
 
 
 def _too_big(size: str, limit: int) -> str:

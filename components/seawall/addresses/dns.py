@@ -83,12 +83,15 @@ class _Failure(Exception):
 
 
 async def resolve_all(hostnames: Sequence[str], options: ResolveOptions) -> dict[str, Resolution]:
-    """Resolve every hostname, at most ``options.concurrency`` at a time."""
+    """Resolve every hostname, with at most ``options.concurrency`` queries in flight at once.
+
+    The bound is on queries, not names (``--concurrency``: "queries in flight"): a name's A and
+    AAAA questions are asked together, so a slow AAAA never holds a slot idle while A waits.
+    """
     gate = asyncio.Semaphore(max(1, options.concurrency))
 
     async def one(name: str) -> Resolution:
-        async with gate:
-            result = await resolve_host(name, options)
+        result = await resolve_host(name, options, gate)
         if options.progress is not None:
             options.progress(name)
         return result
@@ -97,19 +100,26 @@ async def resolve_all(hostnames: Sequence[str], options: ResolveOptions) -> dict
     return {r.hostname: r for r in results}
 
 
-async def resolve_host(hostname: str, options: ResolveOptions) -> Resolution:
+_TYPES = (dns.rdatatype.A, dns.rdatatype.AAAA)
+
+
+async def resolve_host(hostname: str, options: ResolveOptions, gate: asyncio.Semaphore | None = None) -> Resolution:
+    """A and AAAA for one name, asked concurrently; ``gate`` bounds the queries in flight (shared across names)."""
+    gate = gate or asyncio.Semaphore(max(1, options.concurrency))
+    answers = await asyncio.gather(*(_follow(hostname, t, options, gate) for t in _TYPES), return_exceptions=True)
     addresses: set[str] = set()
     chains: list[tuple[str, ...]] = []
     ttls: list[int] = []
     used_tcp = False
     resolver = ""
     statuses: list[_Failure] = []
-    for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
-        try:
-            found, chain, ttl, resolver, tcp = await _follow(hostname, rdtype, options)
-        except _Failure as failure:
-            statuses.append(failure)
+    for answer in answers:  # in A, AAAA order, as when they were asked one after the other
+        if isinstance(answer, _Failure):
+            statuses.append(answer)
             continue
+        if isinstance(answer, BaseException):
+            raise answer
+        found, chain, ttl, resolver, tcp = answer
         addresses.update(found)
         chains.append(chain)
         if ttl is not None:
@@ -144,7 +154,7 @@ _SEVERITY: dict[str, int] = {
 
 
 async def _follow(
-    hostname: str, rdtype: dns.rdatatype.RdataType, options: ResolveOptions
+    hostname: str, rdtype: dns.rdatatype.RdataType, options: ResolveOptions, gate: asyncio.Semaphore
 ) -> tuple[set[str], tuple[str, ...], int | None, str, bool]:
     """Query ``hostname``, following CNAMEs; raise _Failure for NXDOMAIN/SERVFAIL/timeouts/loops."""
     name = dns.name.from_text(hostname)
@@ -154,7 +164,8 @@ async def _follow(
     used_tcp = False
     server = ""
     for _ in range(MAX_CHAIN + 1):
-        response, server, tcp = await _query(name, rdtype, options)
+        async with gate:  # held per query, so a CNAME chase queues behind other names fairly
+            response, server, tcp = await _query(name, rdtype, options)
         used_tcp = used_tcp or tcp
         rcode = response.rcode()
         if rcode == dns.rcode.NXDOMAIN:

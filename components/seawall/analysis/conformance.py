@@ -743,8 +743,16 @@ def conformance(compiled: CompiledStack, specs: Mapping[str, Spec]) -> Report:
         for ids, why in [justified[cloud][(r.role, r.name)]]
         if not ids
     )
-    documents = {name: compiled.catalog.products[name].document for name in sorted({r.document for r in rows})}
-    notes = tuple(n.text for n in flows.notices if n.kind == "no-lock")
+    cited = sorted({r.document for r in rows})
+    loaded = compiled.catalog.products
+    documents = {name: loaded[name].document for name in cited if name in loaded}
+    # A one-product catalogue still cites the rows it carries over from another product's document.
+    absent = {name: sorted({r.entry.id for r in rows if r.document == name}) for name in cited if name not in loaded}
+    notes = tuple(n.text for n in flows.notices if n.kind == "no-lock") + tuple(
+        f"rows carried over from the {name} document ({', '.join(ids)}) are shown as written: "
+        "that document is not in this catalogue"
+        for name, ids in absent.items()
+    )
     return Report(
         stack=flows.stack,
         topology=flows.topology,

@@ -9,30 +9,46 @@ things document their own 1 and 3.
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from importlib import import_module
+from typing import Annotated, Any
 
 import typer
 
-# Importing a command module registers it; the order here is the order of `seawall --help`.
-# isort: off
-from seawall.cli import (  # noqa: F401
-    catalog,
-    schema,
-    flows,
-    render,
-    query,
-    plan,
-    resolve,
-    check,
-    conformance,
-    diff,
-    audit,
-    priorities,
-    export,
-)
+from seawall.cli.common import app as _app
 
-# isort: on
-from seawall.cli.common import app
+# Command name -> module, in the order of `seawall --help`. Importing a module registers its command,
+# and each imports the library it drives (pulumi, dnspython, boto3, rich ...): so `seawall plan` imports
+# only cli/plan.py, and every command is registered when the command line names none (help, completion).
+COMMANDS = {
+    "catalog": "catalog",
+    "schema": "schema",
+    "flows": "flows",
+    "render": "render",
+    "query": "query",
+    "plan": "plan",
+    "resolve": "resolve",
+    "check": "check",
+    "conformance": "conformance",
+    "diff": "diff",
+    "audit": "audit",
+    "priorities": "priorities",
+    "export": "export",
+}
+
+
+def register(argv: list[str] | None = None) -> typer.Typer:
+    """Register the command ``argv`` names (its first word that is not an option), or every command."""
+    named = next((word for word in argv or [] if not word.startswith("-")), None)
+    for module in [COMMANDS[named]] if named in COMMANDS else COMMANDS.values():
+        import_module(f"seawall.cli.{module}")
+    return _app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # `from seawall.cli import app` (tests, completion): the whole command line
+        return register()
+    raise AttributeError(f"module 'seawall.cli' has no attribute {name!r}")
 
 
 def _print_version(value: bool) -> None:
@@ -46,7 +62,7 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_app.callback()
 def _root(
     _version: Annotated[
         bool,
@@ -58,7 +74,7 @@ def _root(
 
 
 def main() -> None:
-    app()
+    register(sys.argv[1:])()
 
 
 __all__ = ["app", "main"]

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from seawall.catalog.load import load_catalog
-from seawall.cli.common import CatalogDirOption, Lang, app, out_console, user_errors, write_json
+from seawall.cli.common import CatalogDirOption, Lang, app, out_console, progress_bar, user_errors, write_json
 from seawall.report.catalog import catalog_json, catalog_markdown, catalog_tables
 
 
@@ -43,7 +43,8 @@ def catalog_command(
       seawall catalog --format markdown > docs/catalog.md
     """
     with user_errors():
-        catalog = load_catalog(catalog_dir)
+        with progress_bar() as progress:
+            catalog = load_catalog(catalog_dir, progress=progress)
         products = sorted(catalog.products)
         for name in product or []:
             catalog.product(name)  # raises with the valid names

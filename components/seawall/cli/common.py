@@ -9,12 +9,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
-from rich.console import Console
 
 from seawall.errors import UserError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from seawall.catalog.load import ProgressCallback
 
 # Piped output goes to programs and files, not to an 80-column screen: never wrap it, so ids stay whole.
 UNWRAPPED_WIDTH = 1_000_000
@@ -77,11 +81,28 @@ app = SeawallTyper(
     help="Mail-security vendor port requirements as AWS and Azure firewalls, traceable to the document rows.",
 )
 
-err_console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+
+class _LazyConsole:
+    """stderr's rich console, made on first use: a command that prints nothing there never imports rich."""
+
+    def __init__(self) -> None:
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+        return getattr(self._console, name)
+
+
+err_console: Console = _LazyConsole()  # type: ignore[assignment]
 
 
 def out_console() -> Console:
     """The console for tables on stdout: the terminal's width on a terminal, never wrapped when piped."""
+    from rich.console import Console
+
     console = Console(emoji=False, highlight=False)
     if not console.is_terminal:
         console.width = UNWRAPPED_WIDTH
@@ -96,6 +117,44 @@ def user_errors() -> Iterator[None]:
     except UserError as exc:
         err_console.print(f"seawall: error: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
+
+
+@contextmanager
+def progress_bar(after: float = 0.5) -> Iterator[ProgressCallback | None]:
+    """A progress callback that draws a bar on stderr once work has taken ``after`` seconds; None when piped.
+
+    Only a terminal gets a bar (piped or redirected stderr stays silent), and only long work: the
+    bar appears late, so a quick command never flickers. It is cleared when the work ends.
+    """
+    if not sys.stderr.isatty():
+        yield None
+        return
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    started = time.monotonic()
+    shown: list[tuple[Progress, TaskID]] = []
+
+    def report(what: str, done: int, total: int) -> None:
+        if not shown:
+            if time.monotonic() - started < after:
+                return
+            console = Console(stderr=True)
+            bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=True
+            )
+            bar.start()
+            shown.append((bar, bar.add_task(what, total=total)))
+        bar, task = shown[0]
+        bar.update(task, description=what, completed=done, total=total)
+
+    try:
+        yield report
+    finally:
+        if shown:
+            shown[0][0].stop()
 
 
 def write_json(data: Any) -> None:

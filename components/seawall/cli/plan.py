@@ -11,7 +11,6 @@ import typer
 
 from seawall.cli.common import CatalogDirOption, StacksDirOption, app, err_console, out_console, user_errors
 from seawall.preview.plan import prepare_plan, run_plan
-from seawall.report.plan import plan_markdown, plan_mermaid, plan_table
 
 
 class PlanFormat(StrEnum):
@@ -61,7 +60,10 @@ def plan_command(
         plan = run_plan(prepared)
         if fmt is PlanFormat.json:
             sys.stdout.write(plan.to_text())
-        elif fmt is PlanFormat.markdown:
+            return
+        from seawall.report.plan import plan_markdown, plan_mermaid, plan_table  # rich: not on the JSON path
+
+        if fmt is PlanFormat.markdown:
             sys.stdout.write(plan_markdown(plan))
         elif fmt is PlanFormat.mermaid:
             sys.stdout.write(plan_mermaid(plan))

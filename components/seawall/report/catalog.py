@@ -24,7 +24,9 @@ def peer_text(peer: Peer) -> str:
 
 def entry_json(product: ProductCatalog, entry: Entry, source_product: ProductCatalog | None = None) -> dict[str, Any]:
     """One entry as the ``seawall catalog --format json`` contract describes it."""
-    doc = (source_product or product).document
+    # A carried-over row cites another product's document; when that product is not loaded its document is
+    # unknown here (null), never this product's document in its place.
+    doc = source_product.document if source_product else product.document if entry.source.product is None else None
     services = [(p.name, product.services[p.name]) for p in entry.peer if p.kind == "service" and p.name]
     return {
         "id": entry.id,
@@ -43,12 +45,12 @@ def entry_json(product: ProductCatalog, entry: Entry, source_product: ProductCat
         "not_rendered": entry.not_rendered,
         "source": {
             "product": entry.source.product or product.product,
-            "document": doc.title,
-            "product_name": doc.product_name,
-            "version": doc.version,
-            "issue": doc.issue,
-            "date": doc.date,
-            "seed": doc.seed,
+            "document": doc.title if doc else None,
+            "product_name": doc.product_name if doc else None,
+            "version": doc.version if doc else None,
+            "issue": doc.issue if doc else None,
+            "date": doc.date if doc else None,
+            "seed": doc.seed if doc else None,
             "section": entry.source.section,
             "row": " ".join(entry.source.row.split()),
         },
@@ -94,7 +96,9 @@ def catalog_tables(catalog: Catalog, products: list[str], lang: Language) -> lis
         product = catalog.products[name]
         doc = product.document
         title = f"{name} — {product_title(product)}"
-        table = Table(title=title, caption=f"{doc.title} ({_edition(product)})", show_lines=False)
+        caption = f"{doc.title} ({_edition(product)})"
+        notes = [note for entry in product.entries if (note := catalog.source_note(product, entry))]
+        table = Table(title=title, caption="\n".join([caption, *notes]), show_lines=False)
         for column in ("id", "ports", "proto", "dir", "peer", "scope", "features", "purpose"):
             table.add_column(column, overflow="fold")
         for entry in product.entries:
@@ -188,6 +192,10 @@ def catalog_markdown(catalog: Catalog, products: list[str], lang: Language) -> s
             lines.append("")
         lines += ["### Sources (rows as written)", ""]
         for entry in product.entries:
-            lines.append(f"- `{entry.id}` — {_cell(entry.source.section)}: “{_cell(entry.source.row)}”")
+            cited = entry.source.product
+            where = _cell(entry.source.section)
+            if cited is not None and cited not in catalog.products:
+                where += f" (the {cited} document, not in this catalogue)"
+            lines.append(f"- `{entry.id}` — {where}: “{_cell(entry.source.row)}”")
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"

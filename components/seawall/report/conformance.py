@@ -114,7 +114,8 @@ def _part_json(part: Part) -> dict[str, Any]:
 
 def row_text(row: Row, documents: dict[str, Document], lang: Language) -> str:
     """The row as the document prints it; a Japanese row in English is its purpose, under ``--lang en``."""
-    if documents[row.document].language == "ja" and lang == "en":
+    doc = documents.get(row.document)  # None: a carried-over row whose document is not loaded
+    if doc is not None and doc.language == "ja" and lang == "en":
         return row.entry.purpose.en
     return row.entry.source.row
 
@@ -223,8 +224,11 @@ def _rows_markdown(report: Report, lang: Language, level: str) -> list[str]:
             section = here
             title = row.entry.source.section
             if row.document != report.product:
-                doc = report.documents[row.document]
-                title += f" — carried over from the {doc.product_name} document, *{doc.title}*"
+                doc = report.documents.get(row.document)
+                if doc is None:
+                    title += f" — carried over from the {row.document} document (not in this catalogue)"
+                else:
+                    title += f" — carried over from the {doc.product_name} document, *{doc.title}*"
             lines += ["", f"{level} {title}", "", "| row | entry | ports | half | disposition | evidence |"]
             lines.append("|---|---|---|---|---|---|")
         words = HALF_WORDS[lang]
