@@ -11,6 +11,7 @@ import pytest
 from builders import aws, azure, shipped, variant
 from conftest import CATALOG_DIR
 from seawall.catalog import load_catalog
+from seawall.records import to_camel
 from seawall.stack import CompiledStack
 
 NEW_ENTRY = """
@@ -41,9 +42,14 @@ def rules_by_name(stack: CompiledStack) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _dump(settings: Any) -> dict[str, Any]:
+    """A stack's settings as a stack file writes them: camelCase keys, unset ones left out."""
+    return {to_camel(k): v for k, v in dataclasses.asdict(settings).items() if v is not None}
+
+
 def as_both_clouds(stack_name: str) -> dict[str, Any]:
     config = shipped(stack_name).config
-    out = {k: v for k, v in config.settings.model_dump(by_alias=True, exclude_none=True).items() if k != "quotas"}
+    out = {k: v for k, v in _dump(config.settings).items() if k != "quotas"}
     out["peers"] = {name: list(values) for name, values in config.settings.peers.items()}
     return {**out, "vpcId": "vpc-0123456789abcdef0", "resourceGroupName": "rg", "location": "westeurope"}
 
@@ -85,7 +91,7 @@ def test_removing_any_one_entry_leaves_every_other_rule_untouched(stack_name: st
     pins = azure(baseline_stack).priorities()  # what `seawall priorities --write` commits
     named = {i for role in baseline_stack.topology.roles.values() for i in (*role.include, *role.exclude)}
     for entry_id in (e for e in used if e not in named):  # the topology names these: removing one edits it too
-        reduced = product.model_copy(update={"entries": tuple(e for e in product.entries if e.id != entry_id)})
+        reduced = dataclasses.replace(product, entries=tuple(e for e in product.entries if e.id != entry_id))
         smaller = type(catalog)({**catalog.products, product.product: reduced}, catalog.paths)
         after = rules_by_name(dataclasses.replace(variant(config, smaller), priorities=pins))
         for name in changed(baseline, after):

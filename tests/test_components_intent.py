@@ -9,6 +9,7 @@ and the shipped stack program, and each must register the same resources.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import shutil
 from collections.abc import Callable
@@ -138,7 +139,7 @@ def args_of(stack: str) -> tuple[str, str, dict[str, Any]]:
     }
     args.update({k: v for k, v in optional.items() if v})
     args["peers"] = {name: typed(bindings) for name, bindings in config.bindings.items()}
-    args["quotas"] = getattr(s.quotas, s.cloud).model_dump()
+    args["quotas"] = dataclasses.asdict(getattr(s.quotas, s.cloud))
     return s.cloud, config.name_prefix, args
 
 

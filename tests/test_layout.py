@@ -102,7 +102,7 @@ def test_the_layout_loses_nothing_and_adds_nothing(ranges: Path, tmp_path: Path)
 
 
 def _with_quotas(config, quotas: AwsQuotas):  # type: ignore[no-untyped-def]
-    settings = config.settings.model_copy(update={"quotas": config.settings.quotas.model_copy(update={"aws": quotas})})
+    settings = replace(config.settings, quotas=replace(config.settings.quotas, aws=quotas))
     return replace(config, settings=settings)
 
 

@@ -249,6 +249,8 @@ NOT_FOR_A_PLAN = (
     "rich",
     "ruamel",
     "jsonschema",
+    "pydantic",  # typer 0.29 brought it back through its option coercion: +50 ms per cold command
+    "pydantic_core",
     "seawall.catalog.schema",
     "seawall.provider",
 )

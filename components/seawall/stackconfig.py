@@ -14,62 +14,71 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
-from pydantic.alias_generators import to_camel, to_snake
+from typing import Annotated, Any, Literal
 
 from seawall.aws import limits as aws_limits
 from seawall.azure import limits as azure_limits
 from seawall.errors import ConfigError
 from seawall.netaddr import INTERNET_EQUIVALENT_PREFIX
+from seawall.records import Invalid, Meta, fields_given, is_record, keys, parse, record, to_camel, to_snake
 from seawall.yamlsource import MAX_STACK_FILE_BYTES, YamlDocument, display_path, read_yaml
 
 NAMESPACE = "seawall"
 Cloud = Literal["aws", "azure"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+_model = record(camel=True)  # camelCase keys, as Pulumi config writes them; snake_case accepted too
 
 
-class AwsQuotas(_Model):
+@_model
+@dataclass(frozen=True, kw_only=True)
+class AwsQuotas:
     """AWS VPC quotas in force for the account (defaults: the AWS defaults)."""
 
-    rules_per_security_group: int = Field(
-        default=aws_limits.DEFAULT_RULES_PER_SECURITY_GROUP, ge=1, le=aws_limits.MAX_RULES_PER_SECURITY_GROUP
+    rules_per_security_group: Annotated[int, Meta(ge=1, le=aws_limits.MAX_RULES_PER_SECURITY_GROUP)] = (
+        aws_limits.DEFAULT_RULES_PER_SECURITY_GROUP
     )
-    security_groups_per_eni: int = Field(
-        default=aws_limits.DEFAULT_SECURITY_GROUPS_PER_ENI, ge=1, le=aws_limits.MAX_SECURITY_GROUPS_PER_ENI
+    security_groups_per_eni: Annotated[int, Meta(ge=1, le=aws_limits.MAX_SECURITY_GROUPS_PER_ENI)] = (
+        aws_limits.DEFAULT_SECURITY_GROUPS_PER_ENI
     )
-    prefix_list_max_entries: int = Field(
-        default=aws_limits.MAX_PREFIX_LIST_ENTRIES, ge=1, le=aws_limits.MAX_PREFIX_LIST_ENTRIES
+    prefix_list_max_entries: Annotated[int, Meta(ge=1, le=aws_limits.MAX_PREFIX_LIST_ENTRIES)] = (
+        aws_limits.MAX_PREFIX_LIST_ENTRIES
     )
 
 
-class AzureQuotas(_Model):
-    rules_per_nsg: int = Field(default=azure_limits.MAX_RULES_PER_NSG, ge=1, le=azure_limits.MAX_RULES_PER_NSG)
-    prefixes_per_nsg: int = Field(default=azure_limits.MAX_PREFIXES_PER_NSG, ge=1, le=azure_limits.MAX_PREFIXES_PER_NSG)
+@_model
+@dataclass(frozen=True, kw_only=True)
+class AzureQuotas:
+    rules_per_nsg: Annotated[int, Meta(ge=1, le=azure_limits.MAX_RULES_PER_NSG)] = azure_limits.MAX_RULES_PER_NSG
+    prefixes_per_nsg: Annotated[int, Meta(ge=1, le=azure_limits.MAX_PREFIXES_PER_NSG)] = (
+        azure_limits.MAX_PREFIXES_PER_NSG
+    )
 
 
-class InternetEquivalent(_Model):
+@_model
+@dataclass(frozen=True, kw_only=True)
+class InternetEquivalent:
     """How large a union of a rule's peer addresses may be before it counts as the internet (a prefix length)."""
 
-    ipv4: int = Field(default=INTERNET_EQUIVALENT_PREFIX[4], ge=1, le=32)
-    ipv6: int = Field(default=INTERNET_EQUIVALENT_PREFIX[6], ge=1, le=128)
+    ipv4: Annotated[int, Meta(ge=1, le=32)] = INTERNET_EQUIVALENT_PREFIX[4]
+    ipv6: Annotated[int, Meta(ge=1, le=128)] = INTERNET_EQUIVALENT_PREFIX[6]
 
     def prefix(self, version: int) -> int:
         return self.ipv4 if version == 4 else self.ipv6
 
 
-class Quotas(_Model):
+@_model
+@dataclass(frozen=True, kw_only=True)
+class Quotas:
     aws: AwsQuotas = AwsQuotas()
     azure: AzureQuotas = AzureQuotas()
 
 
-class PeerAddresses(_Model):
+@_model
+@dataclass(frozen=True, kw_only=True)
+class PeerAddresses:
     """A site peer's addresses by kind, as the components take them: each list holds one kind only."""
 
     cidrs: tuple[str, ...] = ()
@@ -78,7 +87,7 @@ class PeerAddresses(_Model):
     prefix_list_ids: tuple[str, ...] = ()
     application_security_group_ids: tuple[str, ...] = ()
     service_tags: tuple[str, ...] = ()
-    internet: StrictBool = False
+    internet: bool = False
 
 
 BindingKind = Literal["cidr", "sg", "prefix-list", "service-tag", "asg", "internet"]
@@ -97,57 +106,59 @@ PEER_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-class StackSettings(_Model):
+def _pulumi_boolean(raw: Any) -> Any:
+    # `pulumi config set seawall:ipv6 true` stores the text "true"; yes/on/1 stay errors.
+    return {"true": True, "false": False}.get(raw, raw) if isinstance(raw, str) else raw
+
+
+@_model
+@dataclass(frozen=True, kw_only=True)
+class StackSettings:
     """The validated ``seawall:`` namespace (camelCase keys in the file)."""
 
     topology: str
     cloud: Cloud
     product: str | None = None
     features: tuple[str, ...] = ()
-    roles: tuple[str, ...] | None = Field(default=None, description="Optional roles to add, e.g. [exchange].")
-    peers: dict[str, Any] = Field(
-        default={},
-        description="Site peer -> a list of addresses (stack files), or addresses by kind (PeerAddresses).",
-    )
-    internet_egress: tuple[str, ...] = Field(
-        default=(), description="Vendor services with no addresses that may use the whole internet (explicit opt-in)."
-    )
-    addresses: Literal["documented", "lock"] = Field(
-        default="lock",
-        description="lock: the reviewed IP-set lock plus documented addresses; documented: only the latter.",
-    )
+    roles: Annotated[tuple[str, ...] | None, Meta(description="Optional roles to add, e.g. [exchange].")] = None
+    peers: Annotated[
+        dict[str, Any],
+        Meta(description="Site peer -> a list of addresses (stack files), or addresses by kind (PeerAddresses)."),
+    ] = field(default_factory=dict)
+    internet_egress: Annotated[
+        tuple[str, ...],
+        Meta(description="Vendor services with no addresses that may use the whole internet (explicit opt-in)."),
+    ] = ()
+    addresses: Annotated[
+        Literal["documented", "lock"],
+        Meta(description="lock: the reviewed IP-set lock plus documented addresses; documented: only the latter."),
+    ] = "lock"
     lock_file: str | None = None
-    allow_private: tuple[str, ...] = Field(
-        default=(),
-        description="Ranges outside public address space that vendor addresses may come from (internal hosts).",
-    )
+    allow_private: Annotated[
+        tuple[str, ...],
+        Meta(description="Ranges outside public address space that vendor addresses may come from (internal hosts)."),
+    ] = ()
     internet_equivalent: InternetEquivalent = InternetEquivalent()
-    name_prefix: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{0,30}$")
-    tags: dict[str, str] = {}
-    ipv6: StrictBool = False
-
-    @field_validator("ipv6", mode="before")
-    @classmethod
-    def _pulumi_boolean(cls, raw: Any) -> Any:
-        # `pulumi config set seawall:ipv6 true` stores the text "true"; yes/on/1 stay errors.
-        return {"true": True, "false": False}.get(raw, raw) if isinstance(raw, str) else raw
-
+    name_prefix: Annotated[str | None, Meta(pattern=r"^[a-z][a-z0-9-]{0,30}$")] = None
+    tags: dict[str, str] = field(default_factory=dict)
+    ipv6: Annotated[bool, Meta(before=_pulumi_boolean)] = False
     quotas: Quotas = Quotas()
-    policy: dict[str, Literal["advisory", "mandatory", "disabled"]] = Field(
-        default={}, description="Enforcement level per policy rule for seawall check."
-    )
-    vpc_id: str | None = Field(default=None, pattern=aws_limits.VPC_ID_PATTERN)
+    policy: Annotated[
+        dict[str, Literal["advisory", "mandatory", "disabled"]],
+        Meta(description="Enforcement level per policy rule for seawall check."),
+    ] = field(default_factory=dict)
+    vpc_id: Annotated[str | None, Meta(pattern=aws_limits.VPC_ID_PATTERN)] = None
     resource_group_name: str | None = None
     location: str | None = None
 
 
 # Every key a stack file's seawall: namespace may hold, as a stack file spells it.
-_SETTING_NAMES = frozenset(f.alias or n for n, f in StackSettings.model_fields.items())
+_SETTING_NAMES = frozenset(to_camel(f.name) for f in fields(StackSettings))
 # camelCase -> Python name of every key, nested ones included (to_snake makes ipv6Cidrs "ipv_6_cidrs").
 _PYTHON_NAMES = {
-    f.alias or n: n
+    to_camel(name): name
     for model in (StackSettings, Quotas, AwsQuotas, AzureQuotas, InternetEquivalent, PeerAddresses)
-    for n, f in model.model_fields.items()
+    for name in (f.name for f in fields(model))
 }
 
 
@@ -294,9 +305,7 @@ def parse_config(
             ours[name] = value
         else:
             others[key] = value
-    probe = StackConfig(
-        stack, StackSettings.model_construct(topology="", cloud="aws"), {}, others, path, document, style
-    )
+    probe = StackConfig(stack, StackSettings(topology="", cloud="aws"), {}, others, path, document, style)
     if keys is not None:
         allowed = {to_camel(k) for k in keys}
         for name in ours:
@@ -305,8 +314,8 @@ def parse_config(
                 raise probe.error([name], f"unknown key {name!r}; valid {style.prefix.rstrip(':.')} keys: {valid}")
     ours.update(fixed or {})
     try:
-        settings = StackSettings.model_validate(ours)
-    except ValidationError as exc:
+        settings = parse(StackSettings, ours)
+    except Invalid as exc:
         first = exc.errors()[0]
         loc = list(first["loc"]) or ["topology"]
         raise probe.error(loc, _explain(first, style)) from None
@@ -329,12 +338,12 @@ def _peer_bindings(config: StackConfig, cloud: Cloud, name: str, raw: Any) -> tu
     located: list[tuple[list[str | int], Binding]] = []
     if isinstance(raw, Mapping):
         try:
-            typed = PeerAddresses.model_validate(raw)
-        except ValidationError as exc:
+            typed = parse(PeerAddresses, raw)
+        except Invalid as exc:
             first = exc.errors()[0]
             raise config.error(["peers", name, *first["loc"]], _explain(first, config.style, PeerAddresses)) from None
         allowed = PEER_FIELDS[cloud]
-        for given in sorted(typed.model_fields_set):
+        for given in sorted(fields_given(PeerAddresses, raw)):
             if given not in allowed:
                 valid = ", ".join(config.style.field(f) for f in allowed)
                 raise config.error(["peers", name, given], f"cannot bind a peer on {cloud}; valid on {cloud}: {valid}")
@@ -491,15 +500,15 @@ def _binding(config: StackConfig, cloud: Cloud, key: list[str | int], raw: str) 
     return Binding("cidr", str(network))
 
 
-def _explain(error: Any, style: KeyStyle = FILE_KEYS, model: type[BaseModel] | None = None) -> str:
-    """A pydantic error in seawall's words: what was given and what would be valid."""
+def _explain(error: Any, style: KeyStyle = FILE_KEYS, model: type[Any] | None = None) -> str:
+    """A validation problem in seawall's words: what was given and what would be valid."""
     kind = error["type"]
     loc = error["loc"]
     given = _shown(error.get("input"))
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
         owner = model or _model_at(loc[:-1])
-        valid = ", ".join(sorted(style.field(n) for n in owner.model_fields))
+        valid = ", ".join(sorted(style.field(n) for n in keys(owner)))
         where = f"{style.prefix.rstrip(':.')} keys" if owner is StackSettings else "keys here"
         return f"unknown key {loc[-1]!r}; valid {where}: {valid}"
     if kind == "missing":
@@ -522,18 +531,15 @@ def _explain(error: Any, style: KeyStyle = FILE_KEYS, model: type[BaseModel] | N
         return f"{given} is too large; valid: at most {ctx['le']}"
     if kind in ("dict_type", "model_type", "model_attributes_type", "mapping_type"):
         return f"{given} is not a mapping; valid: keys with values, such as {{key: value}}"
-    return f"{given} is not valid here ({error['msg'].lower()})"
+    return f"{given} is not valid here ({error['msg']})"
 
 
-def _model_at(loc: Sequence[Any]) -> type[BaseModel]:
-    """The model that owns the keys at ``loc`` (for the list of valid keys)."""
-    model: type[BaseModel] = StackSettings
+def _model_at(loc: Sequence[Any]) -> type[Any]:
+    """The record that owns the keys at ``loc`` (for the list of valid keys)."""
+    model: type[Any] = StackSettings
     for part in loc:
-        found = next(
-            (f.annotation for n, f in model.model_fields.items() if part in (n, f.alias)),
-            None,
-        )
-        if not (isinstance(found, type) and issubclass(found, BaseModel)):
+        found = next((k.annotation for k in keys(model).values() if part in (k.name, k.alias)), None)
+        if found is None or not is_record(found):
             break
         model = found
     return model

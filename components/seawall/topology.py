@@ -7,35 +7,32 @@ loaded topology is checked against the catalogue (hosts, entry ids, products).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import Annotated
 
 from seawall.catalog.load import Catalog
 from seawall.catalog.model import SLUG, Entry
 from seawall.errors import TopologyError
+from seawall.records import Invalid, Meta, parse, record
 from seawall.yamlsource import read_yaml
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Role(_Strict):
+@record()
+@dataclass(frozen=True, kw_only=True)
+class Role:
     """A role of the topology: which product host it runs and which of that host's entries."""
 
     host: str
     required: bool = True
     description: str
-    products: tuple[str, ...] = Field(default=(), description="Only with these products (empty: all).")
-    include: tuple[str, ...] = Field(default=(), description="Only these entry ids of the host.")
-    exclude: tuple[str, ...] = Field(default=(), description="All entries of the host but these.")
+    products: Annotated[tuple[str, ...], Meta(description="Only with these products (empty: all).")] = ()
+    include: Annotated[tuple[str, ...], Meta(description="Only these entry ids of the host.")] = ()
+    exclude: Annotated[tuple[str, ...], Meta(description="All entries of the host but these.")] = ()
 
-    @model_validator(mode="after")
-    def _one_filter(self) -> Role:
+    def _after(self) -> None:
         if self.include and self.exclude:
             raise ValueError("a role takes include or exclude, not both")
-        return self
 
     def runs(self, entry: Entry) -> bool:
         if entry.host != self.host:
@@ -45,11 +42,13 @@ class Role(_Strict):
         return entry.id not in self.exclude
 
 
-class Topology(_Strict):
-    topology: str = Field(pattern=SLUG)
+@record()
+@dataclass(frozen=True, kw_only=True)
+class Topology:
+    topology: Annotated[str, Meta(pattern=SLUG)]
     description: str
-    products: tuple[str, ...] = Field(min_length=1)
-    roles: dict[str, Role] = Field(min_length=1)
+    products: Annotated[tuple[str, ...], Meta(min_length=1)]
+    roles: Annotated[dict[str, Role], Meta(min_length=1)]
     host_peers: dict[str, dict[str, tuple[str, ...]]]
     notes: tuple[str, ...] = ()
 
@@ -83,8 +82,8 @@ def load_topology(name: str, catalog: Catalog, directory: Path | None = None) ->
         raise TopologyError("", f"unknown topology {name!r}; valid: {valid}")
     doc = read_yaml(path, str(path), TopologyError)
     try:
-        topology = Topology.model_validate(doc.data)
-    except ValidationError as exc:
+        topology = parse(Topology, doc.data)
+    except Invalid as exc:
         first = exc.errors()[0]
         loc = first["loc"]
         raise TopologyError(doc.where(loc), f"{'.'.join(map(str, loc))}: {first['msg']}") from None

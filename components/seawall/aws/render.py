@@ -569,13 +569,13 @@ def _way_out(quotas: AwsQuotas, fits: Callable[[AwsQuotas], bool], needed: int) 
     for more in range(fewest, MAX_SECURITY_GROUPS_PER_ENI + 1):
         if needed > MAX_RULES_TIMES_GROUPS_PER_ENI or per_group * more > MAX_RULES_TIMES_GROUPS_PER_ENI:
             break
-        if fits(quotas.model_copy(update={"security_groups_per_eni": more})):
+        if fits(replace(quotas, security_groups_per_eni=more)):
             return f"ask AWS to raise {groups_quota} to {more} and set seawall:quotas.aws.securityGroupsPerEni: {more}"
     least = max(per_group + 10, -(-needed // groups // 10) * 10)
     for rules in range(least, MAX_RULES_TIMES_GROUPS_PER_ENI // groups + 1, 10):
         if needed > MAX_RULES_TIMES_GROUPS_PER_ENI:
             break
-        if fits(quotas.model_copy(update={"rules_per_security_group": rules})):
+        if fits(replace(quotas, rules_per_security_group=rules)):
             return (
                 f"ask AWS to raise {rules_quota} to {rules} and set seawall:quotas.aws.rulesPerSecurityGroup: {rules}"
             )

@@ -13,7 +13,6 @@ import errno
 import gc
 import os
 import stat
-import types
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,10 +21,9 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from seawall.catalog.model import Document, Entry, Peer, ProductCatalog
 from seawall.errors import CatalogError
+from seawall.records import Invalid, is_record, keys, optional_of, parse
 from seawall.yamlsource import Loc, YamlDocument, display_path, read_yaml
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -219,7 +217,7 @@ def _reading_progress(progress: ProgressCallback, base: int, size: int, total: i
 def _validate(doc: YamlDocument) -> ProductCatalog:
     try:
         return _model(doc)
-    except (ValidationError, CatalogError) as exc:
+    except (Invalid, CatalogError) as exc:
         if doc.positions is None:
             # A file the fast reader could not read alone was read by the round-trip parser:
             # it decides again, with its own lines.
@@ -237,12 +235,12 @@ def _validate_exact(exact: YamlDocument) -> ProductCatalog:
             f"{exact.path}:1", "a catalogue file must be a mapping with product, document, hosts, entries"
         )
     try:
-        return ProductCatalog.model_validate(exact.data)
-    except ValidationError as exc:
+        return parse(ProductCatalog, exact.data)
+    except Invalid as exc:
         raise _first_error(exact, exc) from None
 
 
-def _first_error(doc: YamlDocument, exc: ValidationError) -> CatalogError:
+def _first_error(doc: YamlDocument, exc: Invalid) -> CatalogError:
     first = min(exc.errors(), key=lambda e: doc.line_of(e["loc"]))
     loc = first["loc"]
     return CatalogError(doc.where(loc), f"{_describe_loc(doc.data, loc)}: {_explain(first)}")
@@ -251,7 +249,7 @@ def _first_error(doc: YamlDocument, exc: ValidationError) -> CatalogError:
 def _model(doc: YamlDocument) -> ProductCatalog:
     if not isinstance(doc.data, dict):
         raise CatalogError(f"{doc.path}:1", "a catalogue file must be a mapping with product, document, hosts, entries")
-    return ProductCatalog.model_validate(doc.data)
+    return parse(ProductCatalog, doc.data)
 
 
 def _cross_check(doc: YamlDocument, product: ProductCatalog) -> None:
@@ -310,7 +308,7 @@ def _names(mapping: dict[str, Any]) -> str:
     return ", ".join(sorted(mapping))
 
 
-# --- turning pydantic errors into one readable line ---------------------------------
+# --- turning validation problems into one readable line ---------------------------------
 
 
 def _describe_loc(data: Any, loc: Sequence[str | int]) -> str:
@@ -359,31 +357,19 @@ def _explain(error: Any) -> str:
 
 
 def _valid_keys(loc: Sequence[str | int]) -> list[str]:
-    """The keys a model accepts at ``loc`` (walking ProductCatalog's annotations)."""
+    """The keys a record accepts at ``loc`` (walking ProductCatalog's annotations)."""
     model: Any = ProductCatalog
     for key in loc:
-        model = _strip_optional(model)
+        model = optional_of(model) or model
         origin = typing.get_origin(model)
         if origin in (tuple, list, dict):
             args = typing.get_args(model)
             model = args[-1] if origin is dict else args[0]
-        elif _is_model(model) and isinstance(key, str) and key in model.model_fields:
-            model = model.model_fields[key].annotation
+        elif is_record(model) and isinstance(key, str) and key in keys(model):
+            model = keys(model)[key].annotation
         else:
             return []
-    model = _strip_optional(model)
+    model = optional_of(model) or model
     if model is Peer:
         return ["service", "site", "host", "features"]
-    return sorted(model.model_fields) if _is_model(model) else []
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
-def _strip_optional(annotation: Any) -> Any:
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return annotation
+    return sorted(keys(model)) if is_record(model) else []

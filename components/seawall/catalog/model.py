@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
-
 from seawall.netaddr import port_text
+from seawall.records import Meta, record
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -28,7 +28,7 @@ Direction = Literal["inbound", "outbound", "both"]
 Scope = Literal["external", "internal", "localhost"]
 Initiator = Literal["host", "peer", "either"]
 Language = Literal["en", "ja"]
-Slug = Annotated[str, Field(pattern=SLUG, max_length=63)]
+Slug = Annotated[str, Meta(pattern=SLUG, max_length=63)]
 
 
 # The YAML spellings the before-validators accept, for the published JSON Schema.
@@ -65,30 +65,34 @@ _PEER_SCHEMA: dict[str, Any] = {
 PEERS_SCHEMA: dict[str, Any] = {"anyOf": [_PEER_SCHEMA, {"type": "array", "items": _PEER_SCHEMA, "minItems": 1}]}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+# Catalogue records: unknown keys are errors, text is read without surrounding whitespace.
+_strict = record(strip=True)
 
 
-class Text(_Strict):
+@_strict
+@dataclass(frozen=True, kw_only=True)
+class Text:
     """A human text in English, with the original Japanese where the source is Japanese."""
 
-    en: str = Field(min_length=1)
+    en: Annotated[str, Meta(min_length=1)]
     ja: str | None = None
 
     def get(self, lang: Language) -> str:
         return (self.ja or self.en) if lang == "ja" else self.en
 
 
-class Document(_Strict):
+@_strict
+@dataclass(frozen=True, kw_only=True)
+class Document:
     """The vendor document a catalogue transcribes."""
 
-    title: str = Field(min_length=1, description="Title as printed on the document.")
-    product_name: str = Field(min_length=1, description="The product the document describes.")
-    version: str | None = Field(default=None, description="Product version the document covers.")
-    issue: str | None = Field(default=None, description="Document issue/revision, if printed.")
-    date: str | None = Field(default=None, description="Publication date as printed (YYYY-MM).")
+    title: Annotated[str, Meta(min_length=1, description="Title as printed on the document.")]
+    product_name: Annotated[str, Meta(min_length=1, description="The product the document describes.")]
+    version: Annotated[str | None, Meta(description="Product version the document covers.")] = None
+    issue: Annotated[str | None, Meta(description="Document issue/revision, if printed.")] = None
+    date: Annotated[str | None, Meta(description="Publication date as printed (YYYY-MM).")] = None
     language: Language
-    seed: str = Field(min_length=1, description="File name of the transcribed source.")
+    seed: Annotated[str, Meta(min_length=1, description="File name of the transcribed source.")]
     notes: str | None = None
 
 
@@ -104,19 +108,22 @@ def _port_value(raw: Any) -> int:
     return _check_port(raw)
 
 
-class PortRange(_Strict):
+@_strict
+@dataclass(frozen=True, kw_only=True)
+class PortRange:
     """An inclusive destination-port range; a single port has ``first == last``."""
 
     first: int
     last: int
 
-    @model_validator(mode="after")
-    def _ordered(self) -> PortRange:
+    def __post_init__(self) -> None:
+        self._after()
+
+    def _after(self) -> None:
         _check_port(self.first)
         _check_port(self.last)
         if self.first > self.last:
             raise ValueError(f"port range [{self.first}, {self.last}] is reversed; valid: [from, to] with from ≤ to")
-        return self
 
     def to_json(self) -> int | list[int]:
         return self.first if self.first == self.last else [self.first, self.last]
@@ -147,7 +154,9 @@ def parse_ports(raw: Any) -> tuple[PortRange, ...]:
 PeerKind = Literal["internet", "localhost", "service", "site", "host"]
 
 
-class Peer(_Strict):
+@_strict
+@dataclass(frozen=True, kw_only=True)
+class Peer:
     """Who is on the other end of an entry.
 
     Written in YAML as ``internet``, ``localhost``, or a one-key mapping
@@ -161,9 +170,8 @@ class Peer(_Strict):
     name: str | None = None
     features: tuple[str, ...] = ()
 
-    @model_validator(mode="before")
-    @classmethod
-    def _from_yaml(cls, raw: Any) -> Any:
+    @staticmethod
+    def _before(raw: Any) -> Any:
         if isinstance(raw, str):
             if raw in ("internet", "localhost"):
                 return {"kind": raw}
@@ -185,65 +193,63 @@ class Peer(_Strict):
         return self.kind if self.name is None else f"{self.kind}:{self.name}"
 
 
-class Source(_Strict):
+@_strict
+@dataclass(frozen=True, kw_only=True)
+class Source:
     """Where in the document an entry comes from."""
 
-    product: str | None = Field(
-        default=None,
-        description="The catalogue whose document holds the row, when it is not this one (carried-over rows).",
-    )
-    section: str = Field(min_length=1, description="Table or section heading as printed.")
-    row: str = Field(min_length=1, description="The row as written (whitespace normalised).")
+    product: Annotated[
+        str | None,
+        Meta(description="The catalogue whose document holds the row, when it is not this one (carried-over rows)."),
+    ] = None
+    section: Annotated[str, Meta(min_length=1, description="Table or section heading as printed.")]
+    row: Annotated[str, Meta(min_length=1, description="The row as written (whitespace normalised).")]
 
 
-class Entry(_Strict):
+def _protocols(raw: Any) -> Any:
+    items = raw if isinstance(raw, list) else [raw]
+    if not items or len(set(map(str, items))) != len(items):
+        raise ValueError("protocol must be tcp, udp or [tcp, udp] without repeats")
+    return tuple(items)
+
+
+def _peers(raw: Any) -> Any:
+    items = raw if isinstance(raw, list) else [raw]
+    if not items:
+        raise ValueError("peer must name at least one peer")
+    return tuple(items)
+
+
+@_strict
+@dataclass(frozen=True, kw_only=True)
+class Entry:
     """One row (or one purpose of a row) of a vendor port table."""
 
     id: Slug
     host: str
     direction: Direction
-    initiator: Initiator | None = Field(
-        default=None,
-        description=(
-            "Who opens the connection. Defaults to the peer for inbound and the host for "
-            "outbound rows; required for rows written in/out (受信/送信)."
+    initiator: Annotated[
+        Initiator | None,
+        Meta(
+            description=(
+                "Who opens the connection. Defaults to the peer for inbound and the host for "
+                "outbound rows; required for rows written in/out (受信/送信)."
+            )
         ),
-    )
-    protocol: Annotated[tuple[Protocol, ...], WithJsonSchema(PROTOCOL_SCHEMA)]
-    ports: Annotated[tuple[PortRange, ...], WithJsonSchema(PORTS_SCHEMA)]
-    peer: Annotated[tuple[Peer, ...], WithJsonSchema(PEERS_SCHEMA)]
+    ] = None
+    protocol: Annotated[tuple[Protocol, ...], Meta(before=_protocols, json_schema=PROTOCOL_SCHEMA)]
+    ports: Annotated[tuple[PortRange, ...], Meta(before=parse_ports, json_schema=PORTS_SCHEMA)]
+    peer: Annotated[tuple[Peer, ...], Meta(before=_peers, json_schema=PEERS_SCHEMA)]
     scope: Scope
     features: tuple[str, ...] = ()
     purpose: Text
     notes: str | None = None
-    not_rendered: str | None = Field(
-        default=None, description="Why this row can never become a cloud rule (kept for the record)."
-    )
+    not_rendered: Annotated[
+        str | None, Meta(description="Why this row can never become a cloud rule (kept for the record).")
+    ] = None
     source: Source
 
-    @field_validator("protocol", mode="before")
-    @classmethod
-    def _protocols(cls, raw: Any) -> Any:
-        items = raw if isinstance(raw, list) else [raw]
-        if not items or len(set(map(str, items))) != len(items):
-            raise ValueError("protocol must be tcp, udp or [tcp, udp] without repeats")
-        return tuple(items)
-
-    @field_validator("ports", mode="before")
-    @classmethod
-    def _ports(cls, raw: Any) -> Any:
-        return parse_ports(raw)
-
-    @field_validator("peer", mode="before")
-    @classmethod
-    def _peers(cls, raw: Any) -> Any:
-        items = raw if isinstance(raw, list) else [raw]
-        if not items:
-            raise ValueError("peer must name at least one peer")
-        return tuple(items)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Entry:
+    def _after(self) -> None:
         if self.direction == "both" and self.initiator is None:
             raise ValueError(
                 "a row written in/out (direction: both) needs initiator: host, peer or either "
@@ -256,7 +262,6 @@ class Entry(_Strict):
             raise ValueError("a localhost entry cannot also name other peers")
         if (self.scope == "localhost") != bool(local):
             raise ValueError("scope localhost goes with peer localhost, and only with it")
-        return self
 
     @property
     def opener(self) -> Initiator:
@@ -273,75 +278,82 @@ def _address(raw: Any) -> str:
         raise ValueError(f"{raw!r} is not an IP address; valid: an IPv4 or IPv6 address such as 192.0.2.1") from None
 
 
-class Service(_Strict):
+def _hostnames(raw: Any) -> Any:
+    if not isinstance(raw, list):
+        raise ValueError("hostnames must be a list")
+    for name in raw:
+        if not isinstance(name, str) or not HOSTNAME.match(name):
+            raise ValueError(f"{name!r} is not a lower-case DNS hostname such as repo.clearswift.net")
+    if len(set(raw)) != len(raw):
+        raise ValueError("hostnames repeat")
+    return tuple(raw)
+
+
+def _addresses(raw: Any) -> Any:
+    if not isinstance(raw, list):
+        raise ValueError("addresses must be a list")
+    return tuple(_address(a) for a in raw)
+
+
+@_strict
+@dataclass(frozen=True, kw_only=True)
+class Service:
     """A vendor service: the hostnames and addresses a document gives for it."""
 
     purpose: Text
-    hostnames: tuple[str, ...] = ()
-    addresses: tuple[str, ...] = Field(default=(), description="IP addresses the document gives.")
-    retired_addresses: tuple[str, ...] = Field(default=(), description="Addresses the document says are retired.")
-    address_feed: Literal["aws-ip-ranges"] | None = Field(
-        default=None, description="The document points at a published address feed instead of IPs."
-    )
-    no_host_documented: bool = Field(
-        default=False, description="True when the document names no host or address for this service."
-    )
+    hostnames: Annotated[tuple[str, ...], Meta(before=_hostnames)] = ()
+    addresses: Annotated[tuple[str, ...], Meta(before=_addresses, description="IP addresses the document gives.")] = ()
+    retired_addresses: Annotated[
+        tuple[str, ...], Meta(before=_addresses, description="Addresses the document says are retired.")
+    ] = ()
+    address_feed: Annotated[
+        Literal["aws-ip-ranges"] | None,
+        Meta(description="The document points at a published address feed instead of IPs."),
+    ] = None
+    no_host_documented: Annotated[
+        bool, Meta(description="True when the document names no host or address for this service.")
+    ] = False
     notes: str | None = None
 
-    @field_validator("hostnames", mode="before")
-    @classmethod
-    def _hostnames(cls, raw: Any) -> Any:
-        if not isinstance(raw, list):
-            raise ValueError("hostnames must be a list")
-        for name in raw:
-            if not isinstance(name, str) or not HOSTNAME.match(name):
-                raise ValueError(f"{name!r} is not a lower-case DNS hostname such as repo.clearswift.net")
-        if len(set(raw)) != len(raw):
-            raise ValueError("hostnames repeat")
-        return tuple(raw)
-
-    @field_validator("addresses", "retired_addresses", mode="before")
-    @classmethod
-    def _addresses(cls, raw: Any) -> Any:
-        if not isinstance(raw, list):
-            raise ValueError("addresses must be a list")
-        return tuple(_address(a) for a in raw)
-
-    @model_validator(mode="after")
-    def _documented(self) -> Service:
+    def _after(self) -> None:
         has_any = bool(self.hostnames or self.addresses or self.address_feed)
         if self.no_host_documented == has_any:
             raise ValueError(
                 "a service names hostnames, addresses or an address_feed, or says no_host_documented: true — not both"
             )
-        return self
 
 
-class Hop(_Strict):
+@_strict
+@dataclass(frozen=True, kw_only=True)
+class Hop:
     """One step of a documented message path."""
 
     name: Text
-    port: int | None = Field(default=None, ge=1, le=65535)
+    port: Annotated[int | None, Meta(ge=1, le=65535)] = None
 
 
-class MessagePath(_Strict):
+@_strict
+@dataclass(frozen=True, kw_only=True)
+class MessagePath:
     """How a message crosses the product (documentation; only the first hop crosses a firewall)."""
 
     id: Slug
     when: Text
     features: tuple[str, ...] = ()
-    hops: tuple[Hop, ...] = Field(min_length=2)
+    hops: Annotated[tuple[Hop, ...], Meta(min_length=2)]
     source: Source
 
 
-class ProductCatalog(_Strict):
+@_strict
+@dataclass(frozen=True, kw_only=True)
+class ProductCatalog:
     """One product's catalogue file."""
 
     product: Slug
     document: Document
-    hosts: dict[str, Text] = Field(min_length=1)
-    features: dict[str, Text] = {}
-    site_peers: dict[str, Text] = {}
-    services: dict[str, Service] = {}
+    hosts: Annotated[dict[str, Text], Meta(min_length=1)]
+    features: dict[str, Text] = field(default_factory=dict)
+    site_peers: dict[str, Text] = field(default_factory=dict)
+    services: dict[str, Service] = field(default_factory=dict)
     message_paths: tuple[MessagePath, ...] = ()
-    entries: tuple[Entry, ...] = Field(min_length=1)
+    entries: Annotated[tuple[Entry, ...], Meta(min_length=1)]

@@ -11,12 +11,13 @@ import json
 from typing import Any
 
 from seawall.catalog.model import ProductCatalog
+from seawall.records import json_schema
 
 SCHEMA_ID = "https://seawall.dev/schema/catalog.schema.json"
 
 
 def catalog_schema() -> dict[str, Any]:
-    schema = ProductCatalog.model_json_schema(mode="validation")
+    schema = json_schema(ProductCatalog)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
 
 
