@@ -24,7 +24,7 @@ from seawall.addresses.lock import (
 )
 from seawall.aws.render import AwsSpec, render_aws
 from seawall.azure.render import AzureSpec, PriorityLock, render_azure
-from seawall.catalog.load import Catalog, load_catalog
+from seawall.catalog.load import Catalog, ProgressCallback, load_catalog
 from seawall.errors import UserError
 from seawall.flows import Flows, Notice, compile_flows
 from seawall.stackconfig import StackConfig, load_stack_config, stack_file
@@ -230,20 +230,31 @@ def shipped_stacks(stacks_dir: Path) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml"))
 
 
-def fit_stacks(stacks_dir: Path, catalog_dir: Path | None, lock_path: Path, lock_text: str) -> list[StackFit]:
+def fit_stacks(
+    stacks_dir: Path,
+    catalog_dir: Path | None,
+    lock_path: Path,
+    lock_text: str,
+    progress: ProgressCallback | None = None,
+) -> list[StackFit]:
     """Every stack of ``stacks_dir`` that reads ``lock_path``, compiled and rendered against ``lock_text``.
 
     ``seawall resolve`` asks this before it writes a lock, so a lock that would stop a
     stack from planning is refused there (with the quota message), not found at deploy time.
+    ``progress`` is told ``("laying out stacks", done, total)`` per stack of the directory
+    (one that reads another lock counts too), from 0 to ``done == total``.
     """
     import tempfile
 
     out = []
     catalog = load_catalog(catalog_dir)
+    stacks = shipped_stacks(stacks_dir)
     with tempfile.TemporaryDirectory() as tmp:
         candidate = Path(tmp) / LOCK_NAME
         candidate.write_text(lock_text, encoding="utf-8")
-        for stack in shipped_stacks(stacks_dir):
+        for done, stack in enumerate(stacks):
+            if progress is not None:
+                progress("laying out stacks", done, len(stacks))
             files = StackFiles(stack, stacks_dir, catalog_dir)
             try:
                 config = load_stack_config(stack, stacks_dir)
@@ -255,4 +266,6 @@ def fit_stacks(stacks_dir: Path, catalog_dir: Path | None, lock_path: Path, lock
                 out.append(StackFit(stack, str(exc).replace(str(candidate), str(lock_path))))
                 continue
             out.append(StackFit(stack, None))
+    if progress is not None:
+        progress("laying out stacks", len(stacks), len(stacks))
     return out

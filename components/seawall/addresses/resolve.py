@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from seawall.addresses.dns import Nameserver, ResolveOptions, resolve_all
+from seawall.addresses.dns import DEFAULT_CONCURRENCY, Nameserver, ResolveOptions, resolve_all
 from seawall.addresses.ipsets import ipsets_from_lock
 from seawall.addresses.lock import Lock, default_lock_path, read_lock
 from seawall.addresses.merge import (
@@ -39,7 +39,7 @@ class ResolveRequest:
     nameservers: tuple[str, ...] = ()
     timeout: float = 2.0
     retries: int = 2
-    concurrency: int = 50
+    concurrency: int = DEFAULT_CONCURRENCY
     ip_ranges: Path | None = None
     ip_ranges_services: tuple[str, ...] = ()
     ip_ranges_regions: tuple[str, ...] = ()

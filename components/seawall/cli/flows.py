@@ -7,9 +7,20 @@ from typing import Annotated
 
 import typer
 
-from seawall.cli.common import CatalogDirOption, StacksDirOption, ViewFormat, app, out_console, user_errors, write_json
+from seawall.catalog.load import load_catalog
+from seawall.cli.common import (
+    CatalogDirOption,
+    StacksDirOption,
+    ViewFormat,
+    app,
+    out_console,
+    progress_bar,
+    user_errors,
+    write_json,
+)
 from seawall.report.flows import flows_json, flows_tables
-from seawall.stack import compile_stack
+from seawall.stack import StackFiles, compile_files
+from seawall.stackconfig import load_stack_config
 
 
 @app.command("flows")
@@ -29,7 +40,10 @@ def flows_command(
       seawall flows --stack mss-distributed-azure --format json
     """
     with user_errors():
-        compiled = compile_stack(stack, stacks_dir, catalog_dir)
+        config = load_stack_config(stack, stacks_dir)  # the stack's errors before the catalogue's, as before
+        with progress_bar() as progress:
+            catalog = load_catalog(catalog_dir, progress=progress)
+        compiled = compile_files(StackFiles(stack, stacks_dir, catalog_dir), config, catalog)
         if fmt is ViewFormat.json:
             write_json(flows_json(compiled.flows))
         else:

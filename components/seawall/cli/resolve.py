@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -9,10 +10,19 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from seawall.addresses.dns import DEFAULT_CONCURRENCY
 from seawall.addresses.resolve import ResolveOutcome, ResolveRequest, resolve_lock, write_lock
-from seawall.cli.common import CatalogDirOption, ViewFormat, app, err_console, out_console, user_errors
+from seawall.cli.common import (
+    CatalogDirOption,
+    ViewFormat,
+    app,
+    err_console,
+    out_console,
+    progress_bar,
+    user_errors,
+)
 from seawall.report.resolve import nothing_resolved_text, print_resolve, write_resolve_json
-from seawall.stack import fit_stacks
+from seawall.stack import StackFit, fit_stacks
 
 
 def run_resolve(request: ResolveRequest, console: Console) -> int:
@@ -30,11 +40,12 @@ def run_resolve(request: ResolveRequest, console: Console) -> int:
             print_resolve(outcome, request, console, [], False, out_console())
         return 1
     stacks_dir = request.stacks_dir
-    fits = (
-        fit_stacks(stacks_dir, request.catalog_dir, outcome.lock_path, outcome.text)
-        if stacks_dir is not None and stacks_dir.is_dir() and (outcome.stale or request.check)
-        else []
-    )
+    fits: list[StackFit] = []
+    if stacks_dir is not None and stacks_dir.is_dir() and (outcome.stale or request.check):
+        # The same rule as the resolving bar: JSON, a log or a pipe gets none.
+        bar = progress_bar() if console.is_terminal and not request.json_output else nullcontext(None)
+        with bar as progress:
+            fits = fit_stacks(stacks_dir, request.catalog_dir, outcome.lock_path, outcome.text, progress)
     broken = [f for f in fits if f.error]
     written = outcome.writes(request) and (not broken or request.force)
     if request.json_output:
@@ -79,7 +90,14 @@ def resolve_command(
     ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per query.")] = 2.0,
     retries: Annotated[int, typer.Option("--retries", help="Extra tries per query on timeouts and SERVFAIL.")] = 2,
-    concurrency: Annotated[int, typer.Option("--concurrency", help="Queries in flight at once.")] = 50,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            help="DNS queries in flight at once, across all names (each name asks A and AAAA: two queries); "
+            "lower it for a resolver that rate-limits.",
+        ),
+    ] = DEFAULT_CONCURRENCY,
     ip_ranges: Annotated[
         Path | None, typer.Option("--ip-ranges", help="An AWS ip-ranges.json for hosts in AWS address space.")
     ] = None,

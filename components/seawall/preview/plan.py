@@ -23,6 +23,7 @@ from pulumi.runtime import Mocks
 
 from seawall.aws.render import AwsSpec
 from seawall.azure.render import AzureSpec
+from seawall.catalog.load import ProgressCallback, load_catalog
 from seawall.errors import UserError
 from seawall.flows import Notice
 from seawall.stack import CompiledStack, StackFiles, compile_files, render_stack
@@ -87,11 +88,17 @@ class PreparedPlan:
 
 
 def prepare_plan(
-    stack: str, stacks_dir: Path, catalog_dir: Path | None = None, lock: Path | None = None
+    stack: str,
+    stacks_dir: Path,
+    catalog_dir: Path | None = None,
+    lock: Path | None = None,
+    progress: ProgressCallback | None = None,
 ) -> PreparedPlan:
     """Read, validate and compile the stack; every config error (file:line) is raised here, before any planning.
 
     ``lock`` overrides the IP-set lock; it reaches the program as ``seawall:lockFile``.
+    ``progress`` is told how the catalogue load goes (``("loading catalogue", done, total)``,
+    see :func:`load_catalog`); a catalogue already loaded in this process reports nothing.
     """
     files = StackFiles(stack, stacks_dir, catalog_dir, lock)
     config = load_stack_config(stack, stacks_dir)
@@ -99,7 +106,8 @@ def prepare_plan(
     if lock is not None:
         raw["seawall:lockFile"] = str(lock.resolve())
         config = parse_config(stack, raw, config.path, config.document)
-    return PreparedPlan(files, raw, compile_files(files, config))
+    catalog = load_catalog(catalog_dir, progress=progress)
+    return PreparedPlan(files, raw, compile_files(files, config, catalog))
 
 
 def run_plan(prepared: PreparedPlan) -> Plan:
