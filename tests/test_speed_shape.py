@@ -223,21 +223,32 @@ def test_the_merged_union_holds_what_the_union_size_says_it_holds(head: list[str
 # --- plan: a cold `seawall plan --format json` imports what a plan uses, and reads the catalogue once ---------
 
 PLAN_PROBE = """
-import collections, json, sys
+import collections, gc, json, sys
 import seawall.catalog.load as load
+import seawall.preview.plan as preview
 reads = collections.Counter()
 read_yaml = load.read_yaml
 def counted(path, *args, **kwargs):
     reads[path.name] += 1
     return read_yaml(path, *args, **kwargs)
 load.read_yaml = counted
+collector = {}
+run_plan = preview.run_plan
+def watched(prepared):
+    collector["during"] = gc.isenabled()
+    collector["sdk_frozen"] = "pulumi_aws" in sys.modules or "pulumi_azure_native" in sys.modules
+    collector["frozen"] = gc.get_freeze_count()
+    return run_plan(prepared)
+import seawall.cli.plan
+seawall.cli.plan.run_plan = watched
 sys.argv = ["seawall", "plan", "--stack", sys.argv[1], "--format", "json", "--stacks-dir", sys.argv[2]]
 from seawall.cli import main
 try:
     main()
 except SystemExit as exc:
     assert not exc.code, exc.code
-print(json.dumps({"modules": sorted(sys.modules), "reads": reads}), file=sys.stderr)
+collector["after"] = gc.isenabled()
+print(json.dumps({"modules": sorted(sys.modules), "reads": reads, "collector": collector}), file=sys.stderr)
 """
 
 # Never needed by a plan printed as JSON: DNS (resolve), boto3 (audit), rich (tables), ruamel (error positions),
@@ -274,6 +285,24 @@ def test_a_json_plan_imports_only_what_a_plan_uses(stack: str) -> None:
     loaded = {prefix for name in report["modules"] for prefix in forbidden if (name + ".").startswith(prefix + ".")}
     assert not loaded, f"a JSON plan of {stack} imported {sorted(loaded)}"
     assert report["reads"] and all(n == 1 for n in report["reads"].values()), report["reads"]  # catalogue read once
+    # The provider SDK was imported before the program ran and frozen with the other imports; the program's
+    # own work runs with the collector on; the exit walks nothing (everything frozen, collector off).
+    assert report["collector"]["sdk_frozen"] and report["collector"]["frozen"] > 100_000, report["collector"]
+    assert report["collector"]["during"] is True and report["collector"]["after"] is False, report["collector"]
+
+
+def test_a_command_run_in_another_process_leaves_its_collector_as_it_found_it() -> None:
+    from seawall.cli.common import import_for_work
+
+    frozen = gc.get_freeze_count()
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            import_for_work("seawall.aws.component")
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
+    assert gc.get_freeze_count() == frozen  # a test's or a program's heap is never frozen
 
 
 # --- catalogue: an error costs no second parse; lines from the fast reading are the round-trip parser's -------

@@ -1,8 +1,8 @@
 """seawall: vendor mail-security port requirements as cloud firewalls.
 
-The pure layers (catalogue, topologies, flows, renderers) import no Pulumi. The
-components are exported here too, but loaded only when first used, so that
-``import seawall`` stays light for tools that never declare resources.
+The pure layers (catalogue, topologies, flows, renderers) import no Pulumi. What is
+exported here is loaded only when first used, so that ``import seawall`` costs
+nothing and a tool pays only for the layers it uses.
 
     from seawall import AwsFirewall        # intent in, resources out: AwsFirewall("mail", {"topology": "dmz", ...})
     from seawall import load_catalog, parse_config, compile_config, render_aws_stack, AwsFirewallFromSpec
@@ -12,13 +12,6 @@ from __future__ import annotations
 
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
-
-from seawall.aws.render import render_aws
-from seawall.azure.render import render_azure
-from seawall.catalog import load_catalog
-from seawall.flows import compile_flows
-from seawall.stack import compile_config, compile_stack, render_aws_stack, render_azure_stack
-from seawall.stackconfig import parse_config
 
 if TYPE_CHECKING:
     from seawall.aws.component import (
@@ -31,18 +24,31 @@ if TYPE_CHECKING:
         VendorPrefixListFromSpec,
         VendorPrefixListFromSpecArgs,
     )
+    from seawall.aws.render import render_aws
     from seawall.azure.component import (
         AzureFirewall,
         AzureFirewallArgs,
         AzureFirewallFromSpec,
         AzureFirewallFromSpecArgs,
     )
+    from seawall.azure.render import render_azure
+    from seawall.catalog import load_catalog
     from seawall.components import AddressSource, AwsQuotasArgs, AzureQuotasArgs, FirewallArgsError, PeerArgs
+    from seawall.flows import compile_flows
+    from seawall.stack import compile_config, compile_stack, render_aws_stack, render_azure_stack
+    from seawall.stackconfig import parse_config
 
 __version__ = "0.1.0"
 
-# The components import pulumi: each is loaded from its cloud's package on first use.
-_COMPONENTS = {
+# Everything is loaded on first use: the components import pulumi, and a command that imports
+# one module of the package (seawall plan of an AWS stack needs no Azure renderer) pays for no other.
+_EXPORTS = {
+    "render_aws": "seawall.aws.render",
+    "render_azure": "seawall.azure.render",
+    "load_catalog": "seawall.catalog",
+    "compile_flows": "seawall.flows",
+    **dict.fromkeys(("compile_config", "compile_stack", "render_aws_stack", "render_azure_stack"), "seawall.stack"),
+    "parse_config": "seawall.stackconfig",
     **dict.fromkeys(
         (
             "AwsFirewall",
@@ -67,8 +73,8 @@ _COMPONENTS = {
 
 
 def __getattr__(name: str) -> Any:
-    if name in _COMPONENTS:
-        return getattr(import_module(_COMPONENTS[name]), name)
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'seawall' has no attribute {name!r}")
 
 

@@ -10,8 +10,17 @@ from typing import Annotated
 import typer
 
 from seawall.analysis.policy import Resource, check_stack, parse_level_options
-from seawall.cli.common import CatalogDirOption, StacksDirOption, app, user_errors, write_json, write_lines
-from seawall.preview.plan import plan_stack
+from seawall.cli.common import (
+    CatalogDirOption,
+    StacksDirOption,
+    app,
+    import_for_work,
+    progress_bar,
+    user_errors,
+    write_json,
+    write_lines,
+)
+from seawall.preview.plan import prepare_plan, run_plan
 from seawall.report.check import check_json, check_lines, check_markdown
 
 
@@ -38,7 +47,10 @@ def check_command(
     """
     with user_errors():
         overrides = parse_level_options(level or [])
-        plan = plan_stack(stack, stacks_dir, catalog_dir)
+        with progress_bar() as progress:
+            prepared = prepare_plan(stack, stacks_dir, catalog_dir, progress=progress)
+        import_for_work(f"seawall.{prepared.compiled.config.settings.cloud}.component")  # the provider SDK
+        plan = run_plan(prepared)
         resources = [Resource(r.type, r.name, r.urn, r.inputs) for r in plan.resources]
         result = check_stack(stack, resources, plan.compiled, overrides)
         if fmt is CheckFormat.json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -22,6 +23,31 @@ if TYPE_CHECKING:
 
 # Piped output goes to programs and files, not to an 80-column screen: never wrap it, so ids stay whole.
 UNWRAPPED_WIDTH = 1_000_000
+
+# True in the seawall process (seawall.cli.main), False when a test or a program runs a command in its own process.
+WHOLE_PROCESS = False
+
+
+def import_for_work(*modules: str) -> None:
+    """Import what a command's work will import, before the work, under the process's collector policy.
+
+    The collector is paused while the modules are imported (a provider SDK builds a million
+    objects and would be walked over and over); in the seawall process what was imported is
+    then frozen, never walked again (see :func:`seawall.cli.main`). In another process the
+    collector is left as it was found and nothing is frozen.
+    """
+    from importlib import import_module
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for module in modules:
+            import_module(module)
+    finally:
+        if WHOLE_PROCESS:
+            gc.freeze()
+        if was_enabled:
+            gc.enable()
 
 
 class _StdoutClosed(Exception):

@@ -16,6 +16,8 @@ from seawall.cli.common import (
     Lang,
     StacksDirOption,
     app,
+    import_for_work,
+    progress_bar,
     user_errors,
     write_json,
     write_lines,
@@ -76,7 +78,10 @@ def conformance_command(
     """
     with user_errors():
         earlier = read_base(base, stack) if base is not None else None
-        plan = run_plan(prepare_plan(stack, stacks_dir, catalog_dir, lock))
+        with progress_bar() as progress:
+            prepared = prepare_plan(stack, stacks_dir, catalog_dir, lock, progress)
+        import_for_work(f"seawall.{prepared.compiled.config.settings.cloud}.component")  # the provider SDK
+        plan = run_plan(prepared)
         compiled = plan.compiled
         clouds = [compiled.config.settings.cloud] if cloud is None else [c.value for c in cloud.expand()]
         report = conformance(compiled, stack_specs(compiled, plan.spec, clouds))

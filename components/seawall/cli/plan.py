@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from seawall.cli.common import CatalogDirOption, StacksDirOption, app, err_console, out_console, user_errors
+from seawall.cli.common import (
+    CatalogDirOption,
+    StacksDirOption,
+    app,
+    err_console,
+    import_for_work,
+    out_console,
+    progress_bar,
+    user_errors,
+)
 from seawall.preview.plan import prepare_plan, run_plan
 
 
@@ -54,9 +63,11 @@ def plan_command(
       seawall plan --stack mss-distributed-aws --format mermaid
     """
     with user_errors():
-        prepared = prepare_plan(stack, stacks_dir, catalog_dir, lock)  # config errors come before any "planning"
+        with progress_bar() as progress:  # config errors come before any "planning"
+            prepared = prepare_plan(stack, stacks_dir, catalog_dir, lock, progress)
         if fmt is PlanFormat.table:
             err_console.print(f"planning {stack} under the Pulumi mock monitor ...", style="dim")
+        import_for_work(f"seawall.{prepared.compiled.config.settings.cloud}.component")  # the provider SDK
         plan = run_plan(prepared)
         if fmt is PlanFormat.json:
             sys.stdout.write(plan.to_text())
