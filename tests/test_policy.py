@@ -253,3 +253,43 @@ def test_plan_exits_without_noise_on_stderr() -> None:
         check=False,
     )
     assert proc.returncode == 0 and proc.stderr == ""
+
+
+def test_the_stacks_internet_equivalent_threshold_is_the_policys_both_ways(tmp_path: Any) -> None:
+    """A /12 on the SSH console is a site's network at the default /4; a stack that says /16 makes it the internet."""
+    from seawall.analysis.policy import check_stack
+
+    def checked(extra: str) -> list[str]:
+        stacks = tmp_path / extra.replace(" ", "").replace(":", "")[-20:]
+        stacks.mkdir()
+        text = (STACKS / "Pulumi.dmz-aws.yaml").read_text()
+        (stacks / "Pulumi.dmz-aws.yaml").write_text(text.rstrip("\n") + extra)
+        planned_here = plan_stack("dmz-aws", stacks)
+        resources = [Resource(r.type, r.name, r.urn, copy.deepcopy(dict(r.inputs))) for r in planned_here.resources]
+        ssh = next(r for r in resources if r.name == "dmz-gateway-in-tcp-22-cidr-198.51.100.0-28")
+        ssh.inputs["cidrIpv4"] = "100.64.0.0/12"
+        return [v.rule for v in check_stack("dmz-aws", resources, planned_here.compiled, {}).violations]
+
+    assert checked("\n") == []
+    assert checked("\n  seawall:internetEquivalent: {ipv4: 16}\n") == [
+        "internet-ingress-documented",
+        "no-management-from-internet",
+    ]
+
+
+def test_crossguard_reads_the_internet_equivalent_threshold_and_refuses_a_bad_one() -> None:
+    resources = mutable("dmz-aws")
+    find(resources, "dmz-gateway-in-tcp-22-cidr-198.51.100.0-28")["inputs"]["cidrIpv4"] = "100.64.0.0/12"
+    reports: list[str] = []
+    rule = "no-management-from-internet"
+    validate(rule, crossguard_args(resources), lambda m, urn=None: reports.append(m))
+    assert reports == []
+    validate(
+        rule, crossguard_args(resources, {"internetEquivalent": {"ipv4": 16}}), lambda m, urn=None: reports.append(m)
+    )
+    assert len(reports) == 1 and "covers" in reports[0]
+    validate(
+        rule, crossguard_args(resources, {"internetEquivalent": {"ipv4": 0}}), lambda m, urn=None: reports.append(m)
+    )
+    assert reports[-1].startswith("policy config: internetEquivalent.ipv4:"), reports[-1]
+    assert 'valid: {"ipv4": 1-32' in reports[-1]

@@ -31,7 +31,7 @@ from seawall.azure.limits import NETWORK_SECURITY_GROUP, STANDALONE_SECURITY_RUL
 from seawall.catalog.load import Catalog
 from seawall.catalog.model import Entry, Service
 from seawall.errors import UserError
-from seawall.netaddr import Network, coverage_text, internet_equivalent, port_text
+from seawall.netaddr import INTERNET_EQUIVALENT_PREFIX, Network, coverage_text, internet_equivalent, port_text
 from seawall.registered import UNKNOWN, Resource, ResourceIndex, RuleView, VendorAddresses
 from seawall.stack import CompiledStack
 from seawall.text import slug
@@ -80,10 +80,12 @@ class Context:
     # Rules that are not the internet alone but are together with their siblings (same role, direction,
     # protocol and ports): AWS writes one rule per CIDR, so a binding's union spans several rules.
     joint: dict[int, str] = field(default_factory=dict)
+    # The stack's seawall:internetEquivalent (a prefix length per family): a union at least that large is the internet.
+    prefixes: Mapping[int, int] = field(default_factory=lambda: dict(INTERNET_EQUIVALENT_PREFIX))
 
     def internet(self, v: RuleView) -> bool:
         """The cloud will let the whole internet through this rule (alone, or with its siblings)."""
-        return v.peer_internet or id(v) in self.joint
+        return _equivalent(v, self.prefixes) or id(v) in self.joint
 
     def reach(self, v: RuleView) -> str:
         """Why a rule that does not say "internet" counts as the internet: what its addresses cover."""
@@ -91,7 +93,13 @@ class Context:
             return self.joint[id(v)]
         if all(p.casefold() in EVERYWHERE for p in v.peers):
             return ""
-        return f"; {', '.join(v.peers)} {'covers' if len(v.peers) == 1 else 'cover'} {_coverage(v.ipv4, v.ipv6)}"
+        covers = _coverage(v.ipv4, v.ipv6, self.prefixes)
+        return f"; {', '.join(v.peers)} {'covers' if len(v.peers) == 1 else 'cover'} {covers}"
+
+
+def _equivalent(v: RuleView, prefixes: Mapping[int, int]) -> bool:
+    """The rule's far side is the internet by the stack's measure (``0.0.0.0/0`` and ``Internet`` are, at any)."""
+    return internet_equivalent(v.ipv4, 4, prefixes[4]) or internet_equivalent(v.ipv6, 6, prefixes[6])
 
 
 Finding = tuple[Resource, str]
@@ -466,12 +474,16 @@ def check_resources(
     levels: Mapping[str, Level] | None = None,
     rules_per_security_group: int = aws.DEFAULT_RULES_PER_SECURITY_GROUP,
     allow_private: Iterable[str] = (),
+    internet_prefixes: Mapping[int, int] | None = None,
 ) -> list[Violation]:
     """Every violation of every enabled rule, in a stable order.
 
     ``allow_private``: CIDRs outside public address space that vendor addresses may come from
-    (``seawall:allowPrivate``; the CrossGuard pack's ``allowPrivate``).
+    (``seawall:allowPrivate``; the CrossGuard pack's ``allowPrivate``). ``internet_prefixes``:
+    from what size a union of addresses counts as the internet, a prefix length per family
+    (``seawall:internetEquivalent``, the pack's ``internetEquivalent``; default /4 and /8).
     """
+    prefixes = {**INTERNET_EQUIVALENT_PREFIX, **(internet_prefixes or {})}
     index = ResourceIndex(resources)
     views = tuple(rule_views(index))
     ctx = Context(
@@ -484,7 +496,8 @@ def check_resources(
         views,
         _allowed(allow_private),
         tuple(vendor_addresses(index)),
-        _joint(views),
+        _joint(views, prefixes),
+        prefixes,
     )
     out = []
     for name, rule in RULES.items():
@@ -525,27 +538,28 @@ def _allowed(texts: Iterable[str]) -> tuple[Network, ...]:
     return tuple(out)
 
 
-def _coverage(ipv4: Iterable[str], ipv6: Iterable[str]) -> str:
+def _coverage(ipv4: Iterable[str], ipv6: Iterable[str], prefixes: Mapping[int, int]) -> str:
     nets = {4: tuple(ipv4), 6: tuple(ipv6)}
-    wide = [f for f in (4, 6) if internet_equivalent(nets[f], f)] or [f for f in (4, 6) if nets[f]]
+    wide = [f for f in (4, 6) if internet_equivalent(nets[f], f, prefixes[f])] or [f for f in (4, 6) if nets[f]]
     return " and ".join(coverage_text(nets[f], f) for f in wide)
 
 
-def _joint(views: Iterable[RuleView]) -> dict[int, str]:
+def _joint(views: Iterable[RuleView], prefixes: Mapping[int, int]) -> dict[int, str]:
     """Rules that are the internet only together with their siblings, keyed by ``id()`` of the view."""
     groups: dict[tuple[str, str, str, int, int], list[RuleView]] = {}
     for v in views:
-        if not v.peer_internet and (v.ipv4 or v.ipv6):
+        if not _equivalent(v, prefixes) and (v.ipv4 or v.ipv6):
             groups.setdefault((v.role, v.direction, v.protocol, v.first, v.last), []).append(v)
     out: dict[int, str] = {}
     for (role, direction, protocol, first, last), members in groups.items():
         ipv4 = [n for m in members for n in m.ipv4]
         ipv6 = [n for m in members for n in m.ipv6]
-        wide = [f for f, nets in ((4, ipv4), (6, ipv6)) if internet_equivalent(nets, f)]
+        wide = [f for f, nets in ((4, ipv4), (6, ipv6)) if internet_equivalent(nets, f, prefixes[f])]
         if len(members) < 2 or not wide:
             continue
         where = f"{protocol}/{port_text(first, last)} {'on' if direction == 'in' else 'from'} {role}"
-        text = f"; with the {len(members) - 1} other rule(s) for {where} it covers {_coverage(ipv4, ipv6)}"
+        covers = _coverage(ipv4, ipv6, prefixes)
+        text = f"; with the {len(members) - 1} other rule(s) for {where} it covers {covers}"
         for m in members:
             if any(m.ipv4 if f == 4 else m.ipv6 for f in wide):
                 out[id(m)] = text
@@ -588,5 +602,6 @@ def check_stack(
         levels,
         settings.quotas.aws.rules_per_security_group,
         getattr(settings, "allow_private", ()),
+        {4: settings.internet_equivalent.ipv4, 6: settings.internet_equivalent.ipv6},
     )
     return CheckResult(stack, violations)

@@ -7,7 +7,9 @@ from the pack's config (``pulumi preview --policy-pack policy
 --policy-pack-config config.json``), as CrossGuard does for every pack; the
 ``internet-egress-opted-in`` rule also reads ``internetEgress`` (a list of
 vendor services) and ``vendor-addresses-plausible`` reads ``allowPrivate`` (a
-list of CIDRs) from their own config.
+list of CIDRs) from their own config; the three rules about the internet read
+``internetEquivalent`` (``{"ipv4": 4, "ipv6": 8}``: from what prefix length a
+union of addresses counts as the internet, as ``seawall:internetEquivalent``).
 
 During a preview some values are unknown until apply (the id of a prefix list
 that does not exist yet). They are read as :data:`~seawall.registered.UNKNOWN`
@@ -43,7 +45,9 @@ from seawall.analysis.policy import RULES, Resource, check_resources
 from seawall.aws.limits import PREFIX_LIST, SECURITY_GROUP
 from seawall.catalog.load import load_catalog
 from seawall.errors import UserError
+from seawall.records import Invalid, parse
 from seawall.registered import UNKNOWN
+from seawall.stackconfig import InternetEquivalent
 
 _LEVELS = {
     "advisory": EnforcementLevel.ADVISORY,
@@ -117,6 +121,7 @@ def validate(rule: str, args: StackValidationArgs, report: Callable[[str, str | 
     """Run one seawall rule over the stack's resources and report each violation against its resource."""
     config: dict[str, Any] = dict(args.get_config() or {})
     try:
+        equivalent = _internet_equivalent(config.get("internetEquivalent"))
         violations = check_resources(
             resources_of(args),
             load_catalog(),
@@ -124,6 +129,7 @@ def validate(rule: str, args: StackValidationArgs, report: Callable[[str, str | 
             levels={name: "disabled" for name in RULES if name != rule},
             rules_per_security_group=int(config.get("rulesPerSecurityGroup", 60)),
             allow_private=config.get("allowPrivate", ()),
+            internet_prefixes={4: equivalent.ipv4, 6: equivalent.ipv6},
         )
     except UserError as error:  # a bad pack config is a violation, never a silent pass
         report(f"policy config: {error}", None)
@@ -139,12 +145,41 @@ def _validator(rule: str) -> Callable[[StackValidationArgs, Callable[[str, str |
     return run
 
 
+def _internet_equivalent(raw: Any) -> InternetEquivalent:
+    """The pack's ``internetEquivalent``, checked as a stack's ``seawall:internetEquivalent`` is."""
+    try:
+        return parse(InternetEquivalent, {} if raw is None else raw)
+    except Invalid as exc:
+        first = exc.errors()[0]
+        key = ".".join(["internetEquivalent", *map(str, first["loc"])])
+        raise UserError(key, f"{first['input']!r}: {first['msg']}; valid: {INTERNET_EQUIVALENT_FORM}") from None
+
+
+INTERNET_EQUIVALENT_FORM = '{"ipv4": 1-32, "ipv6": 1-128} (prefix lengths; default {"ipv4": 4, "ipv6": 8})'
+_EQUIVALENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "ipv4": {"type": "integer", "minimum": 1, "maximum": 32},
+        "ipv6": {"type": "integer", "minimum": 1, "maximum": 128},
+    },
+    "additionalProperties": False,
+}
+_ABOUT_THE_INTERNET = ("internet-ingress-documented", "no-management-from-internet", "internet-egress-opted-in")
+
+
 def policies() -> list[StackValidationPolicy]:
     out = []
     for name, rule in RULES.items():
         schema = None
         if name == "internet-egress-opted-in":
-            schema = PolicyConfigSchema(properties={"internetEgress": {"type": "array", "items": {"type": "string"}}})
+            schema = PolicyConfigSchema(
+                properties={
+                    "internetEgress": {"type": "array", "items": {"type": "string"}},
+                    "internetEquivalent": _EQUIVALENT_SCHEMA,
+                }
+            )
+        elif name in _ABOUT_THE_INTERNET:
+            schema = PolicyConfigSchema(properties={"internetEquivalent": _EQUIVALENT_SCHEMA})
         elif name == "vendor-addresses-plausible":
             schema = PolicyConfigSchema(properties={"allowPrivate": {"type": "array", "items": {"type": "string"}}})
         elif name == "aws-limits":
