@@ -36,12 +36,27 @@ def variant(config: dict[str, Any], catalog: Catalog | None = None, stack: str =
     return compile_config(parse_config(stack, flat), catalog or _CATALOG)
 
 
+# Renderings of a compiled stack, by the stack object (kept alive beside its rendering, so its id is never reused):
+# the renderers are pure, and the equivalence test asks thousands of questions of each stack.
+_RENDERED: dict[tuple[int, str], tuple[CompiledStack, AwsSpec | AzureSpec]] = {}
+
+
 def aws(compiled: CompiledStack) -> AwsSpec:
-    return render_aws_stack(compiled)
+    found = _RENDERED.get((id(compiled), "aws"))
+    if found is None:
+        found = _RENDERED[(id(compiled), "aws")] = (compiled, render_aws_stack(compiled))
+    spec = found[1]
+    assert isinstance(spec, AwsSpec)
+    return spec
 
 
 def azure(compiled: CompiledStack) -> AzureSpec:
-    return render_azure_stack(compiled)
+    found = _RENDERED.get((id(compiled), "azure"))
+    if found is None:
+        found = _RENDERED[(id(compiled), "azure")] = (compiled, render_azure_stack(compiled))
+    spec = found[1]
+    assert isinstance(spec, AzureSpec)
+    return spec
 
 
 def ask(compiled: CompiledStack, cloud: str, source: str, destination: str, port: int, protocol: str = "tcp") -> Answer:
