@@ -293,3 +293,20 @@ def test_crossguard_reads_the_internet_equivalent_threshold_and_refuses_a_bad_on
     )
     assert reports[-1].startswith("policy config: internetEquivalent.ipv4:"), reports[-1]
     assert 'valid: {"ipv4": 1-32' in reports[-1]
+
+
+def test_audit_judges_drift_by_the_stacks_threshold_too() -> None:
+    from dataclasses import replace
+
+    from builders import shipped
+    from seawall.analysis.drift import PolicyInputs
+    from seawall.stackconfig import InternetEquivalent
+
+    compiled = shipped("dmz-aws")
+    settings = replace(compiled.config.settings, internet_equivalent=InternetEquivalent(ipv4=16))
+    tight = replace(compiled, config=replace(compiled.config, settings=settings))
+    resources = [Resource.from_json(r) for r in mutable("dmz-aws")]
+    name = "dmz-gateway-in-tcp-22-cidr-198.51.100.0-28"
+    next(r for r in resources if r.name == name).inputs["cidrIpv4"] = "100.64.0.0/12"
+    assert "no-management-from-internet" in PolicyInputs.of(tight).judge(resources)[name]
+    assert name not in PolicyInputs.of(compiled).judge(resources)

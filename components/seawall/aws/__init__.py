@@ -1,1 +1,1 @@
-"""AWS: limits and type tokens, renderer, component, rule evaluator, registered-resource reader, account reader."""
+"""AWS: limits and type tokens, renderer, component, rule evaluator, registered-resource reader, account reader, drift."""

@@ -2,7 +2,7 @@
 
 The stack's security groups and prefix lists are found by their ``seawall:stack``
 tag, a group's role by ``seawall:role``, a list's service by ``seawall:service``
-and its address family. Nothing here compares or prints: :mod:`seawall.analysis.drift`
+and its address family. Nothing here compares or prints: :mod:`seawall.aws.drift`
 compares, :mod:`seawall.report.audit` shows.
 """
 

@@ -1,1 +1,1 @@
-"""Azure: limits and type tokens, renderer, component, rule evaluator, registered-resource reader."""
+"""Azure: limits and type tokens, renderer, component, rule evaluator, registered-resource reader, account reader, drift."""

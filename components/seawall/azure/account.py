@@ -11,7 +11,7 @@ Only GET requests leave the process. The client's pipeline is the SDK's own minu
 ``MissingSubscriptionRegistration`` by POSTing a provider registration (a write),
 and a last policy refuses any other method before it reaches the network.
 
-Nothing here compares or prints: :mod:`seawall.analysis.drift` compares,
+Nothing here compares or prints: :mod:`seawall.azure.drift` compares,
 :mod:`seawall.report.audit` shows.
 """
 

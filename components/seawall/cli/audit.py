@@ -15,9 +15,11 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from seawall.analysis.drift import CLOUD_NAMES, Report, article, audit_aws_stack, audit_azure_stack
+from seawall.analysis.drift import CLOUD_NAMES, Report, article
 from seawall.aws import account as aws_account
+from seawall.aws.drift import audit_aws_stack
 from seawall.azure import account as azure_account
+from seawall.azure.drift import audit_azure_stack
 from seawall.cli.common import (
     CatalogDirOption,
     StacksDirOption,
