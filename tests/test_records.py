@@ -98,3 +98,9 @@ def test_a_stack_setting_pydantic_would_have_coerced_is_refused(key: str, value:
 
 def test_pulumis_stored_boolean_text_still_reads() -> None:
     assert parse_config("s", {**BASE, "seawall:ipv6": "true"}).settings.ipv6 is True
+
+
+def test_a_setting_written_both_ways_is_refused_not_silently_dropped() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config("s", {**BASE, "seawall:lockFile": "a.json", "seawall:lock_file": "b.json"})
+    assert str(info.value) == "seawall:lockFile: written twice, as lockFile and lock_file; write the setting once"

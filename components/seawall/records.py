@@ -199,6 +199,10 @@ def _compile(cls: type[Any]) -> tuple[dict[str, Key], Check]:
         for key, check_value in checks:
             if key.alias in raw:
                 given, at = raw[key.alias], key.alias
+                if options.camel and key.name != key.alias and key.name in raw:  # one setting written two ways
+                    twice = f"given twice, as {key.alias} and {key.name}; keep one"
+                    _problem(problems, "duplicate_key", (*loc, key.name), raw[key.name], twice, other=key.alias)
+                    continue
             elif options.camel and key.name in raw:
                 given, at = raw[key.name], key.name
             elif key.required:

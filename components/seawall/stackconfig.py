@@ -513,6 +513,8 @@ def _explain(error: Any, style: KeyStyle = FILE_KEYS, model: type[Any] | None = 
         return f"unknown key {loc[-1]!r}; valid {where}: {valid}"
     if kind == "missing":
         return "missing required key"
+    if kind == "duplicate_key":
+        return f"written twice, as {ctx['other']} and {loc[-1]}; write the setting once"
     if kind == "literal_error":
         return f"{given} is not valid; valid: {ctx['expected']}"
     if kind == "string_pattern_mismatch":
