@@ -104,3 +104,15 @@ def test_a_setting_written_both_ways_is_refused_not_silently_dropped() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config("s", {**BASE, "seawall:lockFile": "a.json", "seawall:lock_file": "b.json"})
     assert str(info.value) == "seawall:lockFile: written twice, as lockFile and lock_file; write the setting once"
+
+
+def test_a_record_declared_with_a_type_the_reader_cannot_check_fails_loudly() -> None:
+    @record()
+    @dataclass(frozen=True, kw_only=True)
+    class Pair:
+        both: tuple[int, int]
+
+    with pytest.raises(TypeError, match="tuple"):
+        parse(Pair, {"both": [1, 2]})
+    with pytest.raises(TypeError, match="frozen dataclass"):
+        record()(type("Loose", (), {}))

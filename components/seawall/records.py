@@ -281,8 +281,10 @@ def _check_type(annotation: Any, meta: Meta, strip: bool) -> Check:
     if origin is Literal:
         return _literal(typing.get_args(annotation))
     if origin is tuple:
-        item = _check_type(typing.get_args(annotation)[0], Meta(), strip)
-        return _sequence(item, meta)
+        args = typing.get_args(annotation)
+        if len(args) != 2 or args[1] is not Ellipsis:
+            raise TypeError(f"records read tuples of one type, tuple[X, ...], not {annotation!r}")
+        return _sequence(_check_type(args[0], Meta(), strip), meta)
     if origin is dict:
         value = _check_type(typing.get_args(annotation)[1], Meta(), strip)
         return _mapping(value, meta)
