@@ -83,9 +83,14 @@ def test_the_schema_says_what_parse_accepts() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("seawall:quotas", {"aws": {"rulesPerSecurityGroup": True}}, "True is not a whole number"),
+        (
+            "seawall:quotas",
+            {"aws": {"rulesPerSecurityGroup": True}},
+            "True is not a whole number; valid: an integer from 1 to 1000",
+        ),
         ("seawall:quotas", {"aws": {"securityGroupsPerEni": "6"}}, "'6' is not a whole number"),
         ("seawall:internetEquivalent", {"ipv4": 0}, "0 is too small; valid: 1 or more"),
+        ("seawall:internetEquivalent", {"ipv4": "8"}, "'8' is not a whole number; valid: an integer from 1 to 32"),
         ("seawall:ipv6", "yes", "'yes' is not a boolean"),
         ("seawall:namePrefix", "dmz\n", "is malformed"),
     ],

@@ -329,7 +329,8 @@ def _integer(meta: Meta) -> Check:
         if isinstance(raw, float) and raw.is_integer():
             raw = int(raw)  # a number that crossed JSON or protobuf (the Pulumi package's wire) as 60.0
         if isinstance(raw, bool) or not isinstance(raw, int):
-            return _problem(problems, "int_type", loc, raw, f"expected an integer, got {type(raw).__name__}")
+            bounds = {k: v for k, v in (("ge", meta.ge), ("le", meta.le)) if v is not None}
+            return _problem(problems, "int_type", loc, raw, f"expected an integer, got {type(raw).__name__}", **bounds)
         if meta.ge is not None and raw < meta.ge:
             return _problem(problems, "greater_than_equal", loc, raw, f"must be {meta.ge} or more", ge=meta.ge)
         if meta.le is not None and raw > meta.le:

@@ -526,6 +526,8 @@ def _explain(error: Any, style: KeyStyle = FILE_KEYS, model: type[Any] | None = 
     if kind in ("string_type", "string_unicode"):
         return f"{given} is not text; valid: a string"
     if kind in ("int_type", "int_parsing", "int_from_float", "int_parsing_size"):
+        if "ge" in ctx and "le" in ctx:
+            return f"{given} is not a whole number; valid: an integer from {ctx['ge']} to {ctx['le']}"
         return f"{given} is not a whole number; valid: an integer such as 60"
     if kind == "greater_than_equal":
         return f"{given} is too small; valid: {ctx['ge']} or more"
