@@ -265,7 +265,7 @@ class PolicyInputs:
 # --- shared helpers -----------------------------------------------------------------------------------------------
 
 
-def _reach(peers: Iterable[str]) -> str:
+def reach_text(peers: Iterable[str]) -> str:
     """`` (the whole internet)`` or `` (internet-equivalent: …)`` for far sides that amount to it."""
     nets: dict[int, list[str]] = {4: [], 6: []}
     for peer in peers:
@@ -282,7 +282,7 @@ def _reach(peers: Iterable[str]) -> str:
     return f" (internet-equivalent: {' and '.join(coverage_text(nets[f], f) for f in wide)})" if wide else ""
 
 
-def _cidr_within(inner: str, outer: str) -> bool:
+def cidr_within(inner: str, outer: str) -> bool:
     try:
         a, b = ipaddress.ip_network(inner, strict=False), ipaddress.ip_network(outer, strict=False)
     except ValueError:
@@ -290,19 +290,19 @@ def _cidr_within(inner: str, outer: str) -> bool:
     return a.version == b.version and a.subnet_of(b)  # type: ignore[arg-type]
 
 
-def _by(items: Iterable[T], key: Callable[[T], K]) -> dict[K, list[T]]:
+def group_by(items: Iterable[T], key: Callable[[T], K]) -> dict[K, list[T]]:
     out: dict[K, list[T]] = {}
     for item in items:
         out.setdefault(key(item), []).append(item)
     return out
 
 
-def _merge(broken: Mapping[str, tuple[str, ...]], names: Iterable[str]) -> tuple[str, ...]:
+def broken_rules(broken: Mapping[str, tuple[str, ...]], names: Iterable[str]) -> tuple[str, ...]:
     found = {rule for name in names for rule in broken.get(name, ())}
     return tuple(r for r in RULES if r in found)
 
 
-def _check_cloud(compiled: CompiledStack, cloud: str) -> None:
+def check_cloud(compiled: CompiledStack, cloud: str) -> None:
     actual = compiled.config.settings.cloud
     if actual != cloud:
         raise UserError(

@@ -22,12 +22,12 @@ from seawall.analysis.drift import (
     Drift,
     PolicyInputs,
     Report,
-    _by,
-    _check_cloud,
-    _cidr_within,
-    _merge,
-    _reach,
+    broken_rules,
+    check_cloud,
+    cidr_within,
     count,
+    group_by,
+    reach_text,
 )
 from seawall.aws.account import (
     GROUP_TAG,
@@ -82,8 +82,8 @@ class Rule:
     def sentence(self) -> str:
         what = "every protocol and port" if self.protocol == "all" else f"{self.protocol}/{self.ports}"
         if self.direction == "ingress":
-            return f"{what} on {self.role} from {self.peer}{_reach([self.peer])}"
-        return f"{what} from {self.role} to {self.peer}{_reach([self.peer])}"
+            return f"{what} on {self.role} from {self.peer}{reach_text([self.peer])}"
+        return f"{what} from {self.role} to {self.peer}{reach_text([self.peer])}"
 
     def sort_key(self) -> tuple[Any, ...]:
         return (self.direction, self.protocol, self.from_port, self.to_port, self.peer)
@@ -250,7 +250,7 @@ def _match_groups(spec: AwsSpec, account: Account, match: _Match) -> None:
         if g not in here
     ]
     extra: list[tuple[ActualGroup, str]] = []
-    for role, candidates in _by(here, _actual_slot).items():
+    for role, candidates in group_by(here, _actual_slot).items():
         if role is None:
             extra += [(g, f"has no {ROLE_TAG} tag") for g in candidates]
             continue
@@ -281,12 +281,12 @@ def _match_lists(spec: AwsSpec, account: Account, match: _Match) -> None:
     A service split into several lists (``…-ipv4-1``, ``…-ipv4-2``) has several planned lists
     with one service tag: a list takes the planned list of its name first, then the next free one.
     """
-    planned = _by(spec.prefix_lists, lambda pl: (dict(pl.tags)[SERVICE_TAG], str(pl.address_family)))
+    planned = group_by(spec.prefix_lists, lambda pl: (dict(pl.tags)[SERVICE_TAG], str(pl.address_family)))
 
     def ident(p: ActualPrefixList) -> tuple[str, str] | None:
         return (p.tags[SERVICE_TAG], p.address_family) if SERVICE_TAG in p.tags else None
 
-    for found, candidates in _by(account.prefix_lists, ident).items():
+    for found, candidates in group_by(account.prefix_lists, ident).items():
         if found is None:
             match.drift += [
                 Drift(
@@ -482,7 +482,7 @@ def _aws_within(a: Rule, p: Rule) -> bool:
         return False
     if p.protocol != "all" and (a.protocol != p.protocol or not p.from_port <= a.from_port <= a.to_port <= p.to_port):
         return False
-    return a.peer == p.peer or _cidr_within(a.peer, p.peer)
+    return a.peer == p.peer or cidr_within(a.peer, p.peer)
 
 
 def _aws_broadening(d: Drift, expected: Mapping[Rule, Any], account: Account, match: _Match, spec: AwsSpec) -> Drift:
@@ -498,8 +498,8 @@ def _aws_broadening(d: Drift, expected: Mapping[Rule, Any], account: Account, ma
             why = f"opens {rule.sentence()}; planned {d.planned.sentence()}"
     elif d.kind == "prefix-list-entry-added" and d.cidr is not None:
         planned = [c for pl in spec.prefix_lists if pl.key == d.service for c, _ in pl.entries]
-        if not any(_cidr_within(d.cidr, c) for c in planned):
-            why = f"adds {d.cidr}{_reach([d.cidr])} to the addresses every rule using {d.service} lets through"
+        if not any(cidr_within(d.cidr, c) for c in planned):
+            why = f"adds {d.cidr}{reach_text([d.cidr])} to the addresses every rule using {d.service} lets through"
     elif d.kind == "extra-group":
         held = [r for r in account.rules if r.group_id == d.group_id]
         if held:
@@ -569,7 +569,7 @@ def _aws_policy(
             return [f"pl:{d.prefix_list_id}", *uses.get(d.prefix_list_id, [])]
         return [f"rule:{d.rule_id}"] if d.rule_id else []
 
-    return [replace(d, policy=_merge(broken, names(d))) if d.broadening else d for d in drift]
+    return [replace(d, policy=broken_rules(broken, names(d))) if d.broadening else d for d in drift]
 
 
 # --- one stack, end to end ---------------------------------------------------------------------------------------
@@ -596,7 +596,7 @@ def audit_aws_stack(
     was found; ``progress`` a line per page read.
     """
     stack = compiled.config.stack
-    _check_cloud(compiled, "aws")
+    check_cloud(compiled, "aws")
     spec = render_aws_stack(compiled)
     region = region or config_region(compiled.config.provider_config, stack)
     if page_size is not None and page_size < 1:

@@ -25,12 +25,12 @@ from seawall.analysis.drift import (
     Drift,
     PolicyInputs,
     Report,
-    _by,
-    _check_cloud,
-    _cidr_within,
-    _merge,
-    _reach,
+    broken_rules,
+    check_cloud,
+    cidr_within,
     count,
+    group_by,
+    reach_text,
 )
 from seawall.azure import account as az
 from seawall.azure.account import ROLE_TAG, STACK_TAG
@@ -151,7 +151,7 @@ class AzRule:
         near = self.role if self.near == AzSide(asgs=(f"role:{self.role}",)) else self.near.text()
         what = self.what("every protocol and port")
         way = "on {near} from {far}" if self.direction == "Inbound" else "from {near} to {far}"
-        return f"{what} {way.format(near=near, far=self.far.text())}{_reach(self.far.addresses)}"
+        return f"{what} {way.format(near=near, far=self.far.text())}{reach_text(self.far.addresses)}"
 
     def sort_key(self) -> tuple[Any, ...]:
         return (self.direction, self.priority, self.name)
@@ -283,7 +283,7 @@ def _side_within(a: AzSide, p: AzSide) -> bool:
         return True
     if not set(a.asgs) <= set(p.asgs):
         return False
-    return all(any(x == y or _cidr_within(x, y) for y in p.addresses) for x in a.addresses)
+    return all(any(x == y or cidr_within(x, y) for y in p.addresses) for x in a.addresses)
 
 
 def _shadows(a: AzRule) -> bool:
@@ -414,7 +414,7 @@ def _match_azure(spec: AzureSpec, account: az.AzureAccount, match: _AzMatch) -> 
                 resource_group=nsg.resource_group,
             )
         )
-    for role, asgs in _by(account.asgs, lambda a: az.tag(a.tags, ROLE_TAG)).items():
+    for role, asgs in group_by(account.asgs, lambda a: az.tag(a.tags, ROLE_TAG)).items():
         wanted = planned[role].asg_name if role in planned else None
         first, extra = _pick(asgs, role, wanted, "ASG")
         if first is not None and role is not None:
@@ -423,7 +423,7 @@ def _match_azure(spec: AzureSpec, account: az.AzureAccount, match: _AzMatch) -> 
         match.drift += [
             Drift("extra-asg", f"{a.name} is tagged {STACK_TAG} but {why}", role=role, asg_id=a.id) for a, why in extra
         ]
-    for role, nsgs in _by(account.nsgs, lambda n: az.tag(n.tags, ROLE_TAG)).items():
+    for role, nsgs in group_by(account.nsgs, lambda n: az.tag(n.tags, ROLE_TAG)).items():
         wanted = planned[role].nsg_name if role in planned else None
         chosen, extra_nsgs = _pick(nsgs, role, wanted, "NSG")
         if chosen is not None and role is not None:
@@ -486,7 +486,7 @@ def _az_rule_drift(role: str, nsg: az.ActualNsg, expected: list[AzRule], actual:
     missing = [want[n] for n in sorted(want.keys() - by_name.keys())]
     extra = [by_name[n] for n in sorted(by_name.keys() - want.keys())]
     # The same rule under another name: one line, not a missing and an extra one.
-    pool = _by(extra, AzRule.content)
+    pool = group_by(extra, AzRule.content)
     for p in list(missing):
         same = pool.get(p.content())
         if same:
@@ -628,7 +628,7 @@ def _az_policy(
             return [names.get((d.nsg_id, d.rule.name), "")]
         return []
 
-    return [replace(d, policy=_merge(broken, lookup(d))) if d.broadening else d for d in drift]
+    return [replace(d, policy=broken_rules(broken, lookup(d))) if d.broadening else d for d in drift]
 
 
 # --- one stack, end to end ---------------------------------------------------------------------------------------
@@ -652,7 +652,7 @@ def audit_azure_stack(
     chain. Only GET requests are sent. Raises UserError (exit 2) as :func:`audit_aws_stack` does.
     """
     stack = compiled.config.stack
-    _check_cloud(compiled, "azure")
+    check_cloud(compiled, "azure")
     spec = render_azure_stack(compiled)
     sub = az.config_subscription(
         subscription, os.environ if env is None else env, compiled.config.provider_config, stack
