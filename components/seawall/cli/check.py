@@ -14,13 +14,12 @@ from seawall.cli.common import (
     CatalogDirOption,
     StacksDirOption,
     app,
-    import_for_work,
-    progress_bar,
+    prepare_stack_plan,
     user_errors,
     write_json,
     write_lines,
 )
-from seawall.preview.plan import prepare_plan, run_plan
+from seawall.preview.plan import run_plan
 from seawall.report.check import check_json, check_lines, check_markdown
 
 
@@ -47,9 +46,7 @@ def check_command(
     """
     with user_errors():
         overrides = parse_level_options(level or [])
-        with progress_bar() as progress:
-            prepared = prepare_plan(stack, stacks_dir, catalog_dir, progress=progress)
-        import_for_work(f"seawall.{prepared.compiled.config.settings.cloud}.component")  # the provider SDK
+        prepared = prepare_stack_plan(stack, stacks_dir, catalog_dir)
         plan = run_plan(prepared)
         resources = [Resource(r.type, r.name, r.urn, r.inputs) for r in plan.resources]
         result = check_stack(stack, resources, plan.compiled, overrides)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from seawall.catalog.load import ProgressCallback
+    from seawall.preview.plan import PreparedPlan
 
 # Piped output goes to programs and files, not to an 80-column screen: never wrap it, so ids stay whole.
 UNWRAPPED_WIDTH = 1_000_000
@@ -223,3 +224,20 @@ StacksDirOption = Annotated[
     Path,
     typer.Option("--stacks-dir", help="Directory holding Pulumi.<stack>.yaml files."),
 ]
+
+
+def prepare_stack_plan(
+    stack: str, stacks_dir: Path, catalog_dir: Path | None, lock: Path | None = None
+) -> PreparedPlan:
+    """A stack read and compiled for its plan, as the plan-running commands (plan, check, conformance) do it.
+
+    The catalogue loads under a progress bar (a terminal only); then the stack's provider SDK,
+    which the program will need, is imported under the process's collector policy
+    (:func:`import_for_work`). Every config error is raised here, before anything is planned.
+    """
+    from seawall.preview.plan import prepare_plan
+
+    with progress_bar() as progress:
+        prepared = prepare_plan(stack, stacks_dir, catalog_dir, lock, progress)
+    import_for_work(f"seawall.{prepared.compiled.config.settings.cloud}.component")
+    return prepared

@@ -16,13 +16,12 @@ from seawall.cli.common import (
     Lang,
     StacksDirOption,
     app,
-    import_for_work,
-    progress_bar,
+    prepare_stack_plan,
     user_errors,
     write_json,
     write_lines,
 )
-from seawall.preview.plan import prepare_plan, run_plan
+from seawall.preview.plan import run_plan
 from seawall.report.conformance import (
     conformance_comment,
     conformance_json,
@@ -78,9 +77,7 @@ def conformance_command(
     """
     with user_errors():
         earlier = read_base(base, stack) if base is not None else None
-        with progress_bar() as progress:
-            prepared = prepare_plan(stack, stacks_dir, catalog_dir, lock, progress)
-        import_for_work(f"seawall.{prepared.compiled.config.settings.cloud}.component")  # the provider SDK
+        prepared = prepare_stack_plan(stack, stacks_dir, catalog_dir, lock)
         plan = run_plan(prepared)
         compiled = plan.compiled
         clouds = [compiled.config.settings.cloud] if cloud is None else [c.value for c in cloud.expand()]

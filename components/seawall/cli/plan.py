@@ -14,12 +14,11 @@ from seawall.cli.common import (
     StacksDirOption,
     app,
     err_console,
-    import_for_work,
     out_console,
-    progress_bar,
+    prepare_stack_plan,
     user_errors,
 )
-from seawall.preview.plan import prepare_plan, run_plan
+from seawall.preview.plan import run_plan
 
 
 class PlanFormat(StrEnum):
@@ -63,11 +62,9 @@ def plan_command(
       seawall plan --stack mss-distributed-aws --format mermaid
     """
     with user_errors():
-        with progress_bar() as progress:  # config errors come before any "planning"
-            prepared = prepare_plan(stack, stacks_dir, catalog_dir, lock, progress)
+        prepared = prepare_stack_plan(stack, stacks_dir, catalog_dir, lock)  # config errors before any "planning"
         if fmt is PlanFormat.table:
             err_console.print(f"planning {stack} under the Pulumi mock monitor ...", style="dim")
-        import_for_work(f"seawall.{prepared.compiled.config.settings.cloud}.component")  # the provider SDK
         plan = run_plan(prepared)
         if fmt is PlanFormat.json:
             sys.stdout.write(plan.to_text())
