@@ -70,8 +70,10 @@ def test_lang_ja_shows_the_original_japanese(runner: CliRunner) -> None:
 
 def test_docs_catalog_md_is_generated_from_the_catalogue(runner: CliRunner) -> None:
     result = runner.invoke(app, ["catalog", "--format", "markdown"])
-    committed = (REPO / "docs" / "catalog.md").read_text(encoding="utf-8")
-    assert result.stdout == committed, "docs/catalog.md is stale: seawall catalog --format markdown > docs/catalog.md"
+    committed = (REPO / "docs" / "reference" / "catalog.md").read_text(encoding="utf-8")
+    assert result.stdout == committed, (
+        "docs/reference/catalog.md is stale: seawall catalog --format markdown > docs/reference/catalog.md"
+    )
 
 
 def test_committed_json_schema_is_current() -> None:

@@ -39,7 +39,7 @@ from seawall.report.conformance import change_text, conformance_json, conformanc
 from seawall.stack import CompiledStack
 from typer.testing import CliRunner
 
-DOCS = REPO / "docs" / "conformance"
+DOCS = REPO / "docs" / "reference" / "conformance"
 PAIRS = [("dmz-aws", "dmz-azure"), ("dmz-sxg-aws", "dmz-sxg-azure"), ("mss-distributed-aws", "mss-distributed-azure")]
 
 
@@ -515,7 +515,7 @@ def test_the_committed_report_is_current(stack: str) -> None:
     report = conformance(plan.compiled, {plan.compiled.config.settings.cloud: plan.spec})
     path = DOCS / f"{stack}.md"
     assert path.read_text(encoding="utf-8") == conformance_markdown(report), (
-        f"{path.name} is stale: seawall conformance --stack {stack} --format markdown > docs/conformance/{stack}.md"
+        f"{path.name} is stale: seawall conformance --stack {stack} --format markdown > docs/reference/conformance/{stack}.md"
     )
 
 
