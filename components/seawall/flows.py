@@ -17,7 +17,9 @@ from typing import Literal
 from seawall.addresses.ipsets import IpSets, ServiceAddresses
 from seawall.catalog.load import Catalog
 from seawall.catalog.model import Entry, Peer, PortRange, ProductCatalog
-from seawall.netaddr import coverage_text, internet_equivalent, port_text
+from seawall.netaddr import port_text
+from seawall.packets.measure import coverage, internet
+from seawall.packets.space import network_set
 from seawall.stackconfig import Binding, StackConfig
 from seawall.topology import Topology
 
@@ -307,32 +309,34 @@ def _refuse_internet_equivalent(
     bound to 0.0.0.0/1 and 128.0.0.0/1 on the same port open the internet as surely as one.
     A vendor service listed in ``seawall:internetEgress`` is an explicit opt-in: a warning, not an error.
     """
-    groups: dict[tuple[str, str, str, int, int], set[Endpoint]] = {}
+    # Per role, way and protocol, then per port: a peer on 20-30 and another on 22 both reach port 22.
+    groups: dict[tuple[str, str, str], list[tuple[int, int, Endpoint]]] = {}
     for flow in flows:
         for me, way, other in ((flow.dst, "from", flow.src), (flow.src, "to", flow.dst)):
             if me.kind == "role" and other.kind in ("site", "service"):
-                groups.setdefault((me.name, way, flow.protocol, flow.first_port, flow.last_port), set()).add(other)
+                groups.setdefault((me.name, way, flow.protocol), []).append((flow.first_port, flow.last_port, other))
     notices: set[Notice] = set()
     thresholds = config.settings.internet_equivalent
+    limits = {4: thresholds.prefix(4), 6: thresholds.prefix(6)}
     opted_in = set(config.settings.internet_egress)
-    for (role, way, protocol, first, last), peers in sorted(groups.items()):
-        rule = f"{protocol}/{port_text(first, last)} {way}"
-        # A vendor service listed in seawall:internetEgress is accepted as the internet (a warning);
-        # every other peer of the rule must stay short of it, alone or together.
-        accepted = sorted(p for p in peers if p.kind == "service" and p.name in opted_in)
-        others = sorted(p for p in peers if p not in accepted)
-        for version in (4, 6):
-            prefix = thresholds.prefix(version)
+    judged: set[tuple[str, str, str, frozenset[Endpoint]]] = set()
+    for (role, way, protocol), spans in sorted(groups.items(), key=lambda item: item[0]):
+        for first, last, peers in _by_port(spans):
+            if (role, way, protocol, peers) in judged:
+                continue
+            judged.add((role, way, protocol, peers))
+            rule = f"{protocol}/{port_text(first, last)} {way}"
+            # A vendor service listed in seawall:internetEgress is accepted as the internet (a warning);
+            # every other peer of the rule must stay short of it, alone or together.
+            accepted = sorted(p for p in peers if p.kind == "service" and p.name in opted_in)
+            others = sorted(p for p in peers if p not in accepted)
             for peer in accepted:
-                networks = _peer_networks(config, product, ipsets, peer)
-                if internet_equivalent(networks, version, prefix):
-                    text = (
-                        f"{rule} {peer.label}: its addresses cover {coverage_text(networks, version)}, "
-                        "accepted by seawall:internetEgress"
-                    )
+                reach = network_set(_peer_networks(config, product, ipsets, peer))
+                if internet(reach, limits):
+                    text = f"{rule} {peer.label}: its addresses cover {coverage(reach)}, accepted by seawall:internetEgress"
                     notices.add(Notice("internet-opt-in", role, "", text))
-            networks = [n for peer in others for n in _peer_networks(config, product, ipsets, peer)]
-            if not internet_equivalent(networks, version, prefix):
+            reach = network_set([n for peer in others for n in _peer_networks(config, product, ipsets, peer)])
+            if not internet(reach, limits):
                 continue
             names = ", ".join(p.label for p in others)
             site = next((p.name for p in others if p.kind == "site"), None)
@@ -348,10 +352,34 @@ def _refuse_internet_equivalent(
                 )
             raise config.error(
                 key,
-                f"{rule} {names} on role {role}: the peers' addresses cover {coverage_text(networks, version)}, "
-                f"which is the internet (a /{prefix}'s worth or more, seawall:internetEquivalent); {fix}",
+                f"{rule} {names} on role {role}: the peers' addresses cover {coverage(reach)}, which is the "
+                f"internet (a /{limits[4] if internet(reach, limits, 4) else limits[6]}'s worth or more, "
+                f"seawall:internetEquivalent); {fix}",
             )
     return notices
+
+
+def _by_port(spans: list[tuple[int, int, Endpoint]]) -> list[tuple[int, int, frozenset[Endpoint]]]:
+    """(first, last, the peers reaching every port of it): the port ranges on which the set of peers is constant."""
+    events: dict[int, list[tuple[int, Endpoint]]] = {}
+    for first, last, peer in spans:
+        events.setdefault(first, []).append((1, peer))
+        events.setdefault(last + 1, []).append((-1, peer))
+    active: dict[Endpoint, int] = {}
+    out: list[tuple[int, int, frozenset[Endpoint]]] = []
+    cuts = sorted(events)
+    for at, nxt in zip(cuts, [*cuts[1:], 65536], strict=True):
+        for step, peer in events[at]:
+            active[peer] = active.get(peer, 0) + step
+            if not active[peer]:
+                del active[peer]
+        if active and at <= 65535:
+            peers = frozenset(active)
+            if out and out[-1][2] == peers and out[-1][1] == at - 1:
+                out[-1] = (out[-1][0], nxt - 1, peers)
+            else:
+                out.append((at, nxt - 1, peers))
+    return out
 
 
 def _check_settings(config: StackConfig, topology: Topology, product: ProductCatalog) -> None:

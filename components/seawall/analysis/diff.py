@@ -35,6 +35,11 @@ from seawall.azure.limits import (
 )
 from seawall.errors import UserError
 from seawall.netaddr import Network, coverage_text, internet_equivalent, network_key
+from seawall.packets.admitted import Admitted, Comparison, compare
+from seawall.packets.admitted import box as packet_box
+from seawall.packets.describe import TrafficLine, lines
+from seawall.packets.resources import admitted_from
+from seawall.packets.space import EVERY_PEER, Node, difference, intersection, network_set, union_all
 from seawall.registered import Resource, ResourceIndex, RuleView
 
 # Inputs whose change makes the provider replace the resource rather than update it.
@@ -102,10 +107,21 @@ class PlanDiff:
     # Resources deleted or created although the flows they carry do not change: a new layout
     # (a rule moved to another group, a vendor list split in two). (type, name) each.
     relaid: tuple[tuple[str, str, str], ...] = ()  # (created | deleted, type, name)
+    # The verdict, in packets: what head admits that base does not (and the reverse), and unknowns.
+    admits_more: tuple[TrafficLine, ...] = ()
+    admits_less: tuple[TrafficLine, ...] = ()
+    unknown_added: tuple[str, ...] = ()
+    unknown_removed: tuple[str, ...] = ()
+    packets_changed: bool = False
 
     @property
     def changed(self) -> bool:
-        return bool(self.opened or self.closed or self.ipsets or self.replaced or self.relaid)
+        return bool(self.opened or self.closed or self.ipsets or self.replaced or self.relaid or self.packets_changed)
+
+    @property
+    def broadens(self) -> bool:
+        """Head admits a packet base does not, or holds something the model cannot evaluate that base does not."""
+        return bool(self.admits_more or self.unknown_added)
 
     @property
     def mismatch(self) -> str | None:
@@ -130,6 +146,11 @@ class _Plan:
         self.resources: dict[tuple[str, str], Mapping[str, Any]] = {
             (r.type, r.name): r.inputs for r in self.index.resources
         }
+
+    @cached_property
+    def model(self) -> Admitted:
+        """What the plan's firewalls admit, built once per plan."""
+        return admitted_from(self.index)
 
     @cached_property
     def views(self) -> list[RuleView]:
@@ -182,11 +203,86 @@ def diff_plans(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:
         for field_name, why in REPLACE_ON.get(key[0], {}).items():
             if a.resources[key].get(field_name) != b.resources[key].get(field_name):
                 replaced.append((key[0], key[1], f"{field_name} changes ({why})"))
-    broadening = _flow_broadening(opened, closed, fa, fb) + _ipset_broadening(ipsets, sa, sb)
+    packets = compare(a.model, b.model)
+    broadening = _explained(packets, _flow_broadening(opened, closed, fa, fb), _ipset_broadening(ipsets, sa, sb))
     relaid = _relaid(a, b, opened, closed)
     return PlanDiff(
-        b.stack or a.stack, opened, closed, ipsets, replaced, broadening, a.stack, b.stack, a.cloud, b.cloud, relaid
+        b.stack or a.stack,
+        opened,
+        closed,
+        ipsets,
+        replaced,
+        broadening,
+        a.stack,
+        b.stack,
+        a.cloud,
+        b.cloud,
+        relaid,
+        admits_more=tuple(x for c in packets.broadening for x in lines(c)),
+        admits_less=tuple(x for c in packets.narrowing for x in lines(c)),
+        unknown_added=tuple(u.text for u in packets.unknown_added),
+        unknown_removed=tuple(u.text for u in packets.unknown_removed),
+        packets_changed=not packets.equal,
     )
+
+
+def _explained(
+    packets: Comparison,
+    flow_lines: list[tuple[str, tuple[str, str, str, str]]],
+    ipset_lines: list[tuple[str, tuple[str, ...]]],
+) -> list[str]:
+    """The broadening lines: rule-level explanations the model confirms, then the packets none explains.
+
+    A rule-level line (a flow opened, a peer widened, an address added) is kept only where head
+    admits packets base did not: an allow that a deny shadows, a rename or a reorder moves
+    nothing and says nothing here. Packets no kept line accounts for (a deleted or narrowed
+    deny, a widened local end) are listed as such; unknowns last.
+    """
+    more = {(c.role, c.direction): c.node for c in packets.broadening}
+    kept: list[str] = []
+    explained: dict[tuple[str, str], list[Node]] = {}
+    for text, (role, direction, protocol, ports) in flow_lines:
+        group_box = _group_box(protocol, ports)
+        node = more.get((role, direction), False)
+        if group_box is None or intersection(node, group_box) is not False:
+            kept.append(text)
+            if group_box is not None:
+                explained.setdefault((role, direction), []).append(group_box)
+    for text, added in ipset_lines:
+        try:
+            addresses = packet_box(((0, 255),), ((0, 65535),), network_set(added)).node()
+        except ValueError:
+            kept.append(text)
+            continue
+        if any(intersection(node, addresses) is not False for node in more.values()):
+            kept.append(text)
+            for key in more:
+                explained.setdefault(key, []).append(addresses)
+    for change in packets.broadening:
+        rest = difference(change.node, union_all(explained.get((change.role, change.direction), [])))
+        if rest is False:
+            continue
+        for line in lines(type(change)(change.role, change.direction, rest, change.deciders)):
+            kept.append(line.sentence("now admits"))
+    kept += [f"cannot judge: {u.text}" for u in packets.unknown_added]
+    return kept
+
+
+def _group_box(protocol: str, ports: str) -> Node | None:
+    """Every packet of one protocol and port range (any peer, any local end); None when unreadable."""
+    from seawall.packets.admitted import protocol_ranges
+
+    protocols = protocol_ranges(protocol)
+    if protocols is None:
+        return None
+    if ports in ("all", "*"):
+        span = (0, 65535)
+    else:
+        first, _, last = ports.partition("-")
+        if not first.isdigit() or not (last or first).isdigit():
+            return None
+        span = (int(first), int(last or first))
+    return packet_box(protocols, (span,), EVERY_PEER).node()
 
 
 LAYOUT_TYPES = frozenset({SECURITY_GROUP, INGRESS_RULE, EGRESS_RULE, PREFIX_LIST, NETWORK_SECURITY_GROUP})
@@ -222,7 +318,7 @@ def _flow_broadening(
     closed: Mapping[FlowKey, tuple[str, ...]],
     before: Mapping[FlowKey, tuple[str, ...]],
     after: Mapping[FlowKey, tuple[str, ...]],
-) -> list[str]:
+) -> list[tuple[str, tuple[str, str, str, str]]]:
     # Every flow is grouped by its rule once, and each rule's closed peers are indexed once: comparing each
     # opened flow with every closed one made a renumbering of n rules cost n² (9.7 s for 10,000 rules).
     opened_sorted = sorted(opened)
@@ -250,11 +346,11 @@ def _flow_broadening(
                 together[members[0]] = line
                 covered.update(members)
     narrowers: dict[tuple[str, str, str, str], _Narrower] = {}
-    out = []
+    out: list[tuple[str, tuple[str, str, str, str]]] = []
     for key in opened_sorted:
         ids = opened[key]
         if key in together:
-            out.append(together[key])
+            out.append((together[key], key.group))
         if key in covered:
             continue
         cite = _cite(ids)
@@ -267,11 +363,13 @@ def _flow_broadening(
         if key.peer in EVERYONE or _everything(key.peer, 4) or _everything(key.peer, 6):
             verb = "opens" if key.direction == "in" else "opens egress"
             was = f", widening {narrower}" if narrower else ""
-            out.append(f"{verb} {key.sentence()} (the whole internet){was}{cite}")
+            out.append((f"{verb} {key.sentence()} (the whole internet){was}{cite}", key.group))
         elif narrower:
-            out.append(f"widens {key.protocol}/{key.ports} on {key.role} from {narrower} to {key.peer}{cite}")
+            out.append(
+                (f"widens {key.protocol}/{key.ports} on {key.role} from {narrower} to {key.peer}{cite}", key.group)
+            )
         else:
-            out.append(f"opens {key.sentence()}{cite}")
+            out.append((f"opens {key.sentence()}{cite}", key.group))
     return out
 
 
@@ -400,8 +498,8 @@ def _ipset_broadening(
     ipsets: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]],
     before: Mapping[str, set[str]],
     after: Mapping[str, set[str]],
-) -> list[str]:
-    out = []
+) -> list[tuple[str, tuple[str, ...]]]:
+    out: list[tuple[str, tuple[str, ...]]] = []
     for service, (added, _) in ipsets.items():
         if not added:
             continue
@@ -420,9 +518,11 @@ def _ipset_broadening(
             ):
                 reached.append(f"with its addresses already listed it covers {coverage_text(head, version)}")
         if reached:
-            out.append(f"adds {_listed(added)} to vendor service {service} (the whole internet: {'; '.join(reached)})")
+            out.append(
+                (f"adds {_listed(added)} to vendor service {service} (the whole internet: {'; '.join(reached)})", added)
+            )
         else:
-            out.append(f"adds {', '.join(added)} to vendor service {service}")
+            out.append((f"adds {', '.join(added)} to vendor service {service}", added))
     return out
 
 

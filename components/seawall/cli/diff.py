@@ -61,6 +61,6 @@ def diff_command(
             sys.stdout.write(diff_markdown(result))
         else:
             write_lines(diff_text(result))
-        if (fail_on is FailOn.any and result.changed) or (fail_on is FailOn.broadening and result.broadening):
+        if (fail_on is FailOn.any and result.changed) or (fail_on is FailOn.broadening and result.broadens):
             raise typer.Exit(3)
         raise typer.Exit(1 if result.changed else 0)

@@ -35,6 +35,13 @@ def diff_json(d: PlanDiff) -> dict[str, Any]:
         "ipsets": [{"service": s, "added": list(a), "removed": list(r)} for s, (a, r) in d.ipsets.items()],
         "replaced": [{"type": t, "name": n, "why": w} for t, n, w in d.replaced],
         "relaid": [{"change": verb, "type": t, "name": n} for verb, t, n in d.relaid],
+        # The verdict in packets: what head admits that base does not, and the reverse.
+        "packets": {
+            "broadening": [line.to_json() for line in d.admits_more],
+            "narrowing": [line.to_json() for line in d.admits_less],
+            "unknown_added": list(d.unknown_added),
+            "unknown_removed": list(d.unknown_removed),
+        },
     }
 
 
@@ -48,6 +55,21 @@ def diff_markdown(d: PlanDiff) -> str:
     if d.broadening:
         lines += ["> [!CAUTION]", "> **Broadening**: this change lets more traffic through."]
         lines += [f"> - {_cell(b)}" for b in d.broadening]
+        lines.append("")
+    if d.admits_more or d.admits_less or d.unknown_added or d.unknown_removed:
+        lines += ["**Traffic** (what the firewall lets through, before and after):", ""]
+        lines += ["| traffic | dir | role | what | peers | rules |", "|---|---|---|---|---|---|"]
+        for label, items in (("admitted now", d.admits_more), ("no longer admitted", d.admits_less)):
+            for t in items:
+                local = f" (at {t.local})" if t.local else ""
+                whole = f" (the whole internet: {t.internet})" if t.internet else ""
+                rules = "<br>".join(f"`{r}`" for r in t.rules) or "—"
+                lines.append(
+                    f"| **{label}** | {t.direction} | {_cell(t.role + local)} | {_cell(t.what())} "
+                    f"| {_cell(t.peers)}{_cell(whole)} | {rules} |"
+                )
+        for label, texts in (("cannot judge (new)", d.unknown_added), ("cannot judge (gone)", d.unknown_removed)):
+            lines += [f"| **{label}** | | | | {_cell(text)} | |" for text in texts]
         lines.append("")
     if d.opened or d.closed:
         lines += ["| change | dir | role | proto | ports | peer | catalogue ids |", "|---|---|---|---|---|---|---|"]
@@ -80,6 +102,8 @@ def diff_text(d: PlanDiff) -> list[str]:
         return [*first, f"{d.stack}: no firewall change"]
     lines = [*first, f"{d.stack}:"]
     lines += [f"  BROADENING: {b}" for b in d.broadening]
+    lines += [f"  {t.sentence('no longer admits')}" for t in d.admits_less]
+    lines += [f"  no longer unknown: {u}" for u in d.unknown_removed]
     lines += [f"  + {k.sentence()} [{', '.join(v)}]" for k, v in sorted(d.opened.items())]
     lines += [f"  - {k.sentence()} [{', '.join(v)}]" for k, v in sorted(d.closed.items())]
     for service, (added, removed) in d.ipsets.items():

@@ -1,0 +1,290 @@
+"""Registered resources (a plan's, a preview's) read into packet rules and unknowns, for both clouds."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from seawall.aws.limits import EGRESS_RULE, INGRESS_RULE, PREFIX_LIST, SECURITY_GROUP
+from seawall.azure.limits import APPLICATION_SECURITY_GROUP, NETWORK_SECURITY_GROUP
+from seawall.packets.admitted import (
+    ALL_PORTS,
+    ALL_PROTOCOLS,
+    Admitted,
+    PacketRule,
+    Unknown,
+    azure_prefix,
+    box,
+    build,
+    protocol_ranges,
+)
+from seawall.packets.space import EVERY_PEER, PeerSet, network_set, symbol, union_sets
+from seawall.registered import Resource, ResourceIndex, description_ids
+
+ROLE_TAG = "seawall:role"
+
+# Resource types that change what passes and that the model does not read: a plan holding one is
+# judged as unknown, never as "no change". Prefixes end with "/" or ":" to match a module.
+UNMODELLED = (
+    "aws:ec2/securityGroupRule:",
+    "aws:ec2/networkAcl",
+    "aws:ec2/defaultNetworkAcl:",
+    "aws:ec2/defaultSecurityGroup:",
+    "aws:ec2/networkInterfaceSecurityGroupAttachment:",
+    "aws:ec2/managedPrefixListEntry:",
+    "aws:ec2/vpcEndpoint:",
+    "aws:networkfirewall/",
+    "azure-native:network:SecurityRule",
+    "azure-native:network:Subnet",
+    "azure-native:network:NetworkInterface",
+    "azure-native:network:AzureFirewall",
+    "azure-native:network:FirewallPolicy",
+    "azure-native:network:VirtualNetwork",
+    "azure:network/",
+)
+
+
+def admitted_from(resources: Iterable[Resource] | ResourceIndex) -> Admitted:
+    """The model of a plan's (or a preview's) firewall resources, AWS and Azure alike."""
+    index = resources if isinstance(resources, ResourceIndex) else ResourceIndex(resources)
+    rules: list[PacketRule] = []
+    unknown: list[Unknown] = []
+    clouds: set[str] = set()
+    for r in index.resources:
+        if r.type in (INGRESS_RULE, EGRESS_RULE):
+            clouds.add("aws")
+            rules.append(_aws_rule(r, index, unknown))
+        elif r.type == SECURITY_GROUP:
+            clouds.add("aws")
+            for key in ("ingress", "egress"):
+                if r.inputs.get(key):
+                    unknown.append(_unmodelled(r, f"inline {key} rules on security group {r.name}"))
+        elif r.type == NETWORK_SECURITY_GROUP:
+            clouds.add("azure")
+            rules += _azure_rules(r, index, unknown)
+        elif r.type.startswith(UNMODELLED):
+            unknown.append(_unmodelled(r, f"{r.type} {r.name} can change what passes; seawall does not model it"))
+    if len(clouds) > 1:
+        aws = build("aws", [x for x in rules if not x.nsg], unknown)
+        azure = build("azure", [x for x in rules if x.nsg])
+        return Admitted("aws+azure", {**aws.sets, **azure.sets}, aws.unknown)
+    return build(next(iter(clouds), ""), rules, unknown)
+
+
+def _unmodelled(r: Resource, text: str) -> Unknown:
+    digest = json.dumps(r.inputs, sort_keys=True, default=str)
+    return Unknown(None, f"{r.type}::{r.name}::{digest}", text)
+
+
+def _tags(r: Resource) -> Mapping[str, Any]:
+    tags = r.inputs.get("tags")
+    return tags if isinstance(tags, Mapping) else {}
+
+
+# --- AWS --------------------------------------------------------------------------------------------------------------
+
+
+def _aws_rule(r: Resource, index: ResourceIndex, unknown: list[Unknown]) -> PacketRule:
+    i = r.inputs
+    tags = _tags(r)
+    role = str(tags.get(ROLE_TAG) or index.tag(SECURITY_GROUP, i.get("securityGroupId"), ROLE_TAG) or "?")
+    protocols = protocol_ranges(str(i.get("ipProtocol", "")))
+    if protocols is None:
+        unknown.append(Unknown(role, f"protocol::{r.name}::{i.get('ipProtocol')}", f"{r.name}: protocol unreadable"))
+        protocols = ALL_PROTOCOLS
+    ports = _aws_ports(i)
+    if ports is None:
+        unknown.append(Unknown(role, f"ports::{r.name}::{i.get('fromPort')}-{i.get('toPort')}", f"{r.name}: ports"))
+        ports = ALL_PORTS
+    peer = _aws_peer(r, index, role, unknown)
+    ids_text = tags.get("seawall:entries")
+    return PacketRule(
+        label=r.name,
+        role=role,
+        direction="in" if r.type == INGRESS_RULE else "out",
+        allow=True,
+        box=box(protocols, ports, peer),
+        ids=tuple(str(ids_text).split()) if ids_text else (),
+    )
+
+
+def _aws_ports(i: Mapping[str, Any]) -> tuple[tuple[int, int], ...] | None:
+    if str(i.get("ipProtocol", "")).casefold() in ("-1", "all"):
+        return ALL_PORTS
+    first, last = i.get("fromPort"), i.get("toPort")
+    if first is None and last is None:
+        return ALL_PORTS
+    try:
+        lo = int(first)  # type: ignore[arg-type]
+        hi = int(last) if last is not None else lo
+    except (TypeError, ValueError):
+        return None  # unknown until apply: every port, and an unknown
+    if lo == -1:  # ICMP: every type
+        return ALL_PORTS
+    return ((max(lo, 0), min(hi, 65535)),) if lo <= hi else None
+
+
+def _aws_peer(r: Resource, index: ResourceIndex, role: str, unknown: list[Unknown]) -> PeerSet:
+    """Every peer key present counts (AWS refuses two, aws-limits reports it; the wider reading until then)."""
+    parts: list[PeerSet] = []
+    for key in ("cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId"):
+        value = r.inputs.get(key)
+        if value in (None, ""):
+            continue
+        if key.startswith("cidr"):
+            parts.append(_networks([str(value)], r.name, role, unknown))
+        elif key == "prefixListId":
+            plist = index.ref(PREFIX_LIST, value)
+            entries = plist.inputs.get("entries") if plist is not None else None
+            if isinstance(entries, list | tuple):
+                texts = [str(e.get("cidr")) if isinstance(e, Mapping) else str(e) for e in entries]
+                parts.append(_networks(texts, r.name, role, unknown))
+            else:
+                parts.append(_outside("list", str(value), r.name, role, unknown))
+        else:
+            group_role = index.tag(SECURITY_GROUP, value, ROLE_TAG)
+            parts.append(
+                symbol("role", group_role) if group_role else _outside("group", str(value), r.name, role, unknown)
+            )
+    return union_sets(parts) if parts else _outside("unknown", "(no peer)", r.name, role, unknown)
+
+
+def _outside(family: str, value: str, label: str, role: str, unknown: list[Unknown]) -> PeerSet:
+    """A far side whose members the plan does not list: a symbol, and an unknown."""
+    if not _known_id(value):
+        family, value = "unknown", f"{label}:{value}"
+    what = {"list": "prefix list", "group": "security group", "unknown": "value"}[family]
+    unknown.append(
+        Unknown(role, f"{family}::{value}", f"{label}: {what} {value} is outside the plan; its members are unknown")
+    )
+    return symbol(family, value)
+
+
+def _known_id(value: str) -> bool:
+    return value.startswith(("sg-", "pl-", "/subscriptions/"))
+
+
+def _networks(texts: Iterable[str], label: str, role: str, unknown: list[Unknown]) -> PeerSet:
+    good: list[str] = []
+    parts: list[PeerSet] = []
+    for text in texts:
+        try:
+            ipaddress.ip_network(text.strip(), strict=False)
+            good.append(text.strip())
+        except ValueError:
+            parts.append(_outside("unknown", text, label, role, unknown))
+    return union_sets([network_set(good), *parts])
+
+
+# --- Azure ------------------------------------------------------------------------------------------------------------
+
+
+def _azure_rules(r: Resource, index: ResourceIndex, unknown: list[Unknown]) -> Iterator[PacketRule]:
+    role = str(_tags(r).get(ROLE_TAG, "?"))
+    raw = r.inputs.get("securityRules")
+    rules = [x for x in raw if isinstance(x, Mapping)] if isinstance(raw, list | tuple) else []
+    if raw is not None and not isinstance(raw, list | tuple):
+        unknown.append(Unknown(role, f"rules::{r.name}::{raw}", f"{r.name}: securityRules unknown"))
+    for rule in rules:
+        yield azure_rule(r.name, role, rule, lambda ref: index.tag(APPLICATION_SECURITY_GROUP, ref, ROLE_TAG), unknown)
+
+
+def azure_rule(
+    nsg: str,
+    role: str,
+    rule: Mapping[str, Any],
+    asg_role: Any,
+    unknown: list[Unknown],
+) -> PacketRule:
+    """One NSG security rule (ARM's camelCase properties) as a packet rule; ``asg_role(id)`` names an ASG's role."""
+    label = f"{nsg}/{rule.get('name')}"
+    inbound = str(rule.get("direction", "")).casefold() == "inbound"
+    access = str(rule.get("access", "")).casefold()
+    if access not in ("allow", "deny"):
+        unknown.append(Unknown(role, f"access::{label}::{rule.get('access')}", f"{label}: access unknown"))
+    priority = rule.get("priority")
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        unknown.append(Unknown(role, f"priority::{label}::{priority}", f"{label}: priority unknown"))
+        priority = None
+    protocols = protocol_ranges(str(rule.get("protocol", "*")))
+    if protocols is None:
+        unknown.append(Unknown(role, f"protocol::{label}::{rule.get('protocol')}", f"{label}: protocol unknown"))
+        protocols = ALL_PROTOCOLS
+    source_ports = _port_texts(rule, "source")
+    if source_ports != ["*"]:
+        unknown.append(
+            Unknown(role, f"sourceports::{label}::{source_ports}", f"{label}: source ports are not modelled")
+        )
+    ports: list[tuple[int, int]] = []
+    for text in _port_texts(rule, "destination"):
+        parsed = _port(text)
+        if parsed is None:
+            unknown.append(Unknown(role, f"ports::{label}::{text}", f"{label}: destination ports {text!r} unknown"))
+            parsed = (0, 65535)
+        ports.append(parsed)
+    source = _azure_side(rule, "source", label, role, asg_role, unknown)
+    destination = _azure_side(rule, "destination", label, role, asg_role, unknown)
+    description = rule.get("description")
+    return PacketRule(
+        label=label,
+        role=role,
+        direction="in" if inbound else "out",
+        allow=access != "deny",  # an access unknown until apply may allow: the wider reading
+        box=box(protocols, tuple(ports), source if inbound else destination, destination if inbound else source),
+        priority=priority,
+        nsg=nsg,
+        ids=description_ids(description) or () if isinstance(description, str) else (),
+    )
+
+
+def _port_texts(rule: Mapping[str, Any], side: str) -> list[str]:
+    single, plural = rule.get(f"{side}PortRange"), rule.get(f"{side}PortRanges")
+    if single not in (None, ""):
+        return [str(single)]
+    if isinstance(plural, list | tuple) and plural:
+        return [str(p) for p in plural]
+    if isinstance(plural, str) and plural:
+        return [plural]
+    return ["*"]
+
+
+def _port(text: str) -> tuple[int, int] | None:
+    text = text.strip()
+    if text == "*":
+        return (0, 65535)
+    first, _, last = text.partition("-")
+    if not first.isdigit() or not (last or first).isdigit():
+        return None
+    lo, hi = int(first), int(last or first)
+    return (lo, hi) if lo <= hi <= 65535 else None
+
+
+def _azure_side(
+    rule: Mapping[str, Any], side: str, label: str, role: str, asg_role: Any, unknown: list[Unknown]
+) -> PeerSet:
+    parts: list[PeerSet] = []
+    single, plural = rule.get(f"{side}AddressPrefix"), rule.get(f"{side}AddressPrefixes")
+    texts = [str(single)] if single not in (None, "") else []
+    if isinstance(plural, list | tuple):
+        texts += [str(p) for p in plural]
+    elif isinstance(plural, str) and plural:
+        texts.append(plural)
+    cidrs = []
+    for text in texts:
+        tag = azure_prefix(text)
+        if tag is not None:
+            parts.append(tag)
+        else:
+            cidrs.append(text)
+    parts.append(_networks(cidrs, label, role, unknown))
+    asgs = rule.get(f"{side}ApplicationSecurityGroups") or []
+    for asg in [asgs] if isinstance(asgs, str) else asgs:
+        ref = asg.get("id") if isinstance(asg, Mapping) else asg
+        asg_name = asg_role(ref)
+        parts.append(symbol("role", asg_name) if asg_name else _outside("group", str(ref), label, role, unknown))
+    found = union_sets(parts)
+    if found.empty and not texts and not asgs:
+        return EVERY_PEER  # Azure requires a side; one left out is read as any (the wider reading)
+    return found

@@ -1,0 +1,449 @@
+"""Sets of packets, exact and canonical: the algebra every traffic verdict is computed with.
+
+A packet, as a firewall judges it, is a point in four dimensions, in this order:
+
+1. **local**: the end the firewall protects (an Azure rule's destination for inbound, its
+   source for outbound; AWS rules always mean the group's own members);
+2. **protocol**: an IP protocol number 0–255 (``tcp`` 6, ``udp`` 17, ``*`` all);
+3. **port**: the destination port 0–65535 (every port for protocols without ports);
+4. **peer**: the far end.
+
+Both address dimensions are an :class:`Addr`: IPv4 addresses, IPv6 addresses and *symbols*,
+far ends that are not address lists (an Azure ASG or service tag, an AWS security group, a
+prefix list or value the model cannot see into). Symbols live in a few families; a set of
+symbols is, per family, finite (these names) or cofinite (every name but these), so
+``VirtualNetwork`` (every ASG of the network) and ``*`` (everything) are exact sets too.
+
+A set is a tree of piecewise functions, one level per dimension: an interval level is a
+:class:`Seg` (sorted breakpoints, each piece mapped to the next level), an address level an
+:class:`Addr`; ``True`` and ``False`` stand for "everything below" and "nothing below".
+Adjacent pieces with equal children are merged and constant nodes collapse to a bool, so
+**equal sets are equal trees**: equality is ``==``, subset is ``a - b == EMPTY``, and the
+difference of two firewalls is itself a set that can be listed, measured and queried.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Union
+
+V4_TOP = 2**32 - 1
+V6_TOP = 2**128 - 1
+PROTOCOL_TOP = 255
+PORT_TOP = 65535
+# Symbol families: a seawall role's group (AWS security group or Azure ASG, by its role tag), a
+# group outside seawall's resources (members unknown), an Azure service tag other than the
+# ones that mean addresses, a prefix list outside the plan, a value the model cannot read.
+FAMILIES = ("role", "group", "tag", "list", "unknown")
+LEVELS = ("local", "protocol", "port", "peer")
+
+Node = Union[bool, "Seg", "Addr"]
+
+
+class Seg:
+    """A piecewise function over ``0..top``: ``vals[i]`` holds from ``starts[i]`` to the next start - 1."""
+
+    __slots__ = ("_hash", "starts", "vals")
+
+    def __init__(self, starts: tuple[int, ...], vals: tuple[Node, ...]) -> None:
+        self.starts = starts
+        self.vals = vals
+        self._hash = hash((starts, vals))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (
+            isinstance(other, Seg)
+            and self._hash == other._hash
+            and self.starts == other.starts
+            and self.vals == other.vals
+        )
+
+    def __repr__(self) -> str:
+        return f"Seg({list(zip(self.starts, self.vals, strict=True))})"
+
+
+Names = tuple[tuple[str, Node], ...]
+Family = tuple[Node, Names]  # (the value of every name not listed, (name, value) for the exceptions)
+
+
+class Addr:
+    """A function over addresses and symbols: IPv4 pieces, IPv6 pieces and, per family, named exceptions."""
+
+    __slots__ = ("_hash", "syms", "v4", "v6")
+
+    def __init__(self, v4: Node, v6: Node, syms: tuple[Family, ...]) -> None:
+        self.v4 = v4
+        self.v6 = v6
+        self.syms = syms
+        self._hash = hash((v4, v6, syms))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (
+            isinstance(other, Addr)
+            and self._hash == other._hash
+            and self.v4 == other.v4
+            and self.v6 == other.v6
+            and self.syms == other.syms
+        )
+
+    def __repr__(self) -> str:
+        return f"Addr(v4={self.v4!r}, v6={self.v6!r}, syms={self.syms!r})"
+
+
+EMPTY: Node = False
+EVERYTHING: Node = True
+
+
+# --- building nodes, canonical by construction ------------------------------------------------------------------------
+
+
+def seg(starts: Iterable[int], vals: Iterable[Node]) -> Node:
+    """A canonical Seg: equal neighbours merged, a single constant piece collapsed to its bool."""
+    out_s: list[int] = []
+    out_v: list[Node] = []
+    for s, v in zip(starts, vals, strict=True):
+        if out_v and out_v[-1] == v:
+            continue
+        out_s.append(s)
+        out_v.append(v)
+    if len(out_v) == 1 and isinstance(out_v[0], bool):
+        return out_v[0]
+    return Seg(tuple(out_s), tuple(out_v))
+
+
+def addr(v4: Node, v6: Node, syms: Iterable[Family]) -> Node:
+    fams: list[Family] = []
+    for default, names in syms:
+        fams.append((default, tuple((n, v) for n, v in names if v != default)))
+    if isinstance(v4, bool) and v4 == v6 and all(d is v4 and not n for d, n in fams):
+        return v4
+    return Addr(v4, v6, tuple(fams))
+
+
+def intervals_node(ranges: Iterable[tuple[int, int]], inside: Node, top: int) -> Node:
+    """``inside`` over the union of the inclusive ranges, ``False`` elsewhere."""
+    merged: list[list[int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    starts: list[int] = [0]
+    vals: list[Node] = [False]
+    for lo, hi in merged:
+        if starts[-1] == lo:
+            vals[-1] = inside
+        else:
+            starts.append(lo)
+            vals.append(inside)
+        if hi < top:
+            starts.append(hi + 1)
+            vals.append(False)
+    return seg(starts, vals)
+
+
+@dataclass(frozen=True)
+class Symbols:
+    """A set of symbols of one family: ``names`` (finite), or every name but ``names`` (cofinite)."""
+
+    cofinite: bool = False
+    names: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class PeerSet:
+    """A set of addresses and symbols, as rules write them and verdicts list them."""
+
+    v4: tuple[tuple[int, int], ...] = ()
+    v6: tuple[tuple[int, int], ...] = ()
+    symbols: tuple[tuple[str, Symbols], ...] = ()  # (family, set) for the families that hold any
+
+    def node(self, inside: Node = True) -> Node:
+        by_family = dict(self.symbols)
+        fams: list[Family] = []
+        for family in FAMILIES:
+            s = by_family.get(family, Symbols())
+            default: Node = inside if s.cofinite else False
+            other: Node = False if s.cofinite else inside
+            fams.append((default, tuple((n, other) for n in sorted(s.names))))
+        return addr(intervals_node(self.v4, inside, V4_TOP), intervals_node(self.v6, inside, V6_TOP), fams)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.v4 or self.v6 or any(s.cofinite or s.names for _, s in self.symbols))
+
+
+ALL_ADDRESSES = PeerSet(((0, V4_TOP),), ((0, V6_TOP),))
+EVERY_PEER = PeerSet(((0, V4_TOP),), ((0, V6_TOP),), tuple((f, Symbols(True)) for f in FAMILIES))
+
+
+def symbol(family: str, name: str) -> PeerSet:
+    return PeerSet(symbols=((family, Symbols(False, frozenset({name}))),))
+
+
+def network_set(texts: Iterable[str]) -> PeerSet:
+    """CIDRs or addresses as a set (host bits dropped: the network the cloud would open)."""
+    v4: list[tuple[int, int]] = []
+    v6: list[tuple[int, int]] = []
+    for text in texts:
+        net = ipaddress.ip_network(text, strict=False)
+        (v4 if net.version == 4 else v6).append((int(net.network_address), int(net.broadcast_address)))
+    return PeerSet(tuple(sorted(v4)), tuple(sorted(v6)))
+
+
+def union_sets(sets: Iterable[PeerSet]) -> PeerSet:
+    v4: list[tuple[int, int]] = []
+    v6: list[tuple[int, int]] = []
+    fams: dict[str, Symbols] = {}
+    for s in sets:
+        v4 += s.v4
+        v6 += s.v6
+        for family, syms in s.symbols:
+            have = fams.get(family, Symbols())
+            if have.cofinite and syms.cofinite:
+                fams[family] = Symbols(True, have.names & syms.names)
+            elif have.cofinite or syms.cofinite:
+                co, fin = (have, syms) if have.cofinite else (syms, have)
+                fams[family] = Symbols(True, co.names - fin.names)
+            else:
+                fams[family] = Symbols(False, have.names | syms.names)
+    return PeerSet(_merge(v4), _merge(v6), tuple(sorted(fams.items())))
+
+
+def _merge(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Box:
+    """One rule's packets: local × protocols × ports × peer."""
+
+    local: PeerSet
+    protocols: tuple[tuple[int, int], ...]
+    ports: tuple[tuple[int, int], ...]
+    peer: PeerSet
+    _node: list[Node] = field(default_factory=list, compare=False, repr=False)
+
+    def node(self) -> Node:
+        if not self._node:
+            inner = intervals_node(self.ports, self.peer.node(), PORT_TOP)
+            inner = intervals_node(self.protocols, inner, PROTOCOL_TOP)
+            self._node.append(self.local.node(inner) if inner is not False else False)
+        return self._node[0]
+
+
+# --- set operations ---------------------------------------------------------------------------------------------------
+
+
+def union(a: Node, b: Node) -> Node:
+    return _apply(a, b, 0)
+
+
+def intersection(a: Node, b: Node) -> Node:
+    return _apply(a, b, 1)
+
+
+def difference(a: Node, b: Node) -> Node:
+    return _apply(a, b, 2)
+
+
+def subset(a: Node, b: Node) -> bool:
+    return difference(a, b) is False
+
+
+def union_all(nodes: Iterable[Node]) -> Node:
+    """The union of many sets, combined pairwise so that no set is merged into a large one more than log n times."""
+    items = [n for n in nodes if n is not False]
+    while len(items) > 1:
+        items = [union(items[i], items[i + 1]) if i + 1 < len(items) else items[i] for i in range(0, len(items), 2)]
+    return items[0] if items else False
+
+
+_BOOL: tuple[Callable[[bool, bool], bool], ...] = (
+    lambda x, y: x or y,
+    lambda x, y: x and y,
+    lambda x, y: x and not y,
+)
+
+
+@lru_cache(maxsize=1 << 16)
+def _apply(a: Node, b: Node, op: int) -> Node:
+    if isinstance(a, bool) and isinstance(b, bool):
+        return _BOOL[op](a, b)
+    if op == 0:
+        if a is True or b is False:
+            return a
+        if b is True or a is False:
+            return b
+    elif op == 1:
+        if a is False or b is True:
+            return a
+        if b is False or a is True:
+            return b
+    else:
+        if a is False or b is True:
+            return False
+        if b is False:
+            return a
+    if a == b:
+        return False if op == 2 else a
+    if isinstance(a, Seg) or isinstance(b, Seg):
+        return _apply_seg(_as_seg(a), _as_seg(b), op)
+    return _apply_addr(_as_addr(a), _as_addr(b), op)
+
+
+def _as_seg(n: Node) -> Seg:
+    return n if isinstance(n, Seg) else Seg((0,), (n,))  # type: ignore[arg-type]
+
+
+def _as_addr(n: Node) -> Addr:
+    if isinstance(n, Addr):
+        return n
+    assert isinstance(n, bool)
+    return Addr(n, n, tuple((n, ()) for _ in FAMILIES))
+
+
+def _apply_seg(a: Seg, b: Seg, op: int) -> Node:
+    sa, va, sb, vb = a.starts, a.vals, b.starts, b.vals
+    i = j = 0
+    starts: list[int] = []
+    vals: list[Node] = []
+    na, nb = len(sa), len(sb)
+    while i < na or j < nb:
+        if j >= nb or (i < na and sa[i] < sb[j]):
+            s = sa[i]
+            i += 1
+        elif i >= na or sb[j] < sa[i]:
+            s = sb[j]
+            j += 1
+        else:
+            s = sa[i]
+            i += 1
+            j += 1
+        starts.append(s)
+        vals.append(_apply(va[i - 1], vb[j - 1], op))
+    return seg(starts, vals)
+
+
+def _apply_addr(a: Addr, b: Addr, op: int) -> Node:
+    fams: list[Family] = []
+    for (da, na), (db, nb) in zip(a.syms, b.syms, strict=True):
+        ma, mb = dict(na), dict(nb)
+        names = sorted(ma.keys() | mb.keys())
+        fams.append((_apply(da, db, op), tuple((n, _apply(ma.get(n, da), mb.get(n, db), op)) for n in names)))
+    return addr(_apply(a.v4, b.v4, op), _apply(a.v6, b.v6, op), fams)
+
+
+# --- reading a set back ------------------------------------------------------------------------------------------------
+
+
+def pieces(node: Node, top: int) -> Iterator[tuple[int, int, Node]]:
+    """(first, last, child) of an interval level, the constant node as one piece."""
+    if isinstance(node, Seg):
+        ends = [*node.starts[1:], top + 1]
+        for s, e, v in zip(node.starts, ends, node.vals, strict=True):
+            yield s, e - 1, v
+    else:
+        yield 0, top, node
+
+
+def regions(node: Node) -> list[tuple[PeerSet, Node]]:
+    """An address level as (region, child) pairs, one per distinct child (``False`` left out)."""
+    if not isinstance(node, Addr):
+        return [] if node is False else [(EVERY_PEER, node)]
+    parts: dict[Node, dict[str, list[object]]] = {}
+
+    def put(child: Node, key: str, item: object) -> None:
+        if child is not False:
+            parts.setdefault(child, {}).setdefault(key, []).append(item)
+
+    for key, value, top in (("v4", node.v4, V4_TOP), ("v6", node.v6, V6_TOP)):
+        for lo, hi, child in pieces(value, top):
+            put(child, key, (lo, hi))
+    for family, (default, names) in zip(FAMILIES, node.syms, strict=True):
+        listed = {n for n, _ in names}
+        put(default, family, ("co", frozenset(listed)))
+        for name, child in names:
+            put(child, family, ("name", name))
+    out = []
+    for child, found in parts.items():
+        syms: list[tuple[str, Symbols]] = []
+        for family in FAMILIES:
+            items = found.get(family, [])
+            co = [i for i in items if i[0] == "co"]  # type: ignore[index]
+            named = frozenset(i[1] for i in items if i[0] == "name")  # type: ignore[index]
+            if co:
+                syms.append((family, Symbols(True, co[0][1] - named)))  # type: ignore[index, operator]
+            elif named:
+                syms.append((family, Symbols(False, named)))
+        v4 = tuple(found.get("v4", []))  # type: ignore[arg-type]
+        v6 = tuple(found.get("v6", []))  # type: ignore[arg-type]
+        out.append((PeerSet(v4, v6, tuple(syms)), child))  # type: ignore[arg-type]
+    return out
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A maximal part of a set: these local ends, protocols and ports admit exactly these peers."""
+
+    local: PeerSet
+    protocols: tuple[int, int]
+    ports: tuple[tuple[int, int], ...]
+    peer: PeerSet
+
+
+def slices(node: Node) -> list[Slice]:
+    """The set listed as slices; ports with equal peers are gathered into one slice."""
+    out: list[Slice] = []
+    for local, below in regions(node):
+        for p_lo, p_hi, by_port in pieces(below, PROTOCOL_TOP):
+            if by_port is False:
+                continue
+            gathered: dict[Node, list[tuple[int, int]]] = {}
+            for lo, hi, peer in pieces(by_port, PORT_TOP):
+                if peer is not False:
+                    gathered.setdefault(peer, []).append((lo, hi))
+            for peer, ports in gathered.items():
+                for region, leaf in regions(peer):
+                    if leaf is True:
+                        out.append(Slice(local, (p_lo, p_hi), tuple(ports), region))
+    return out
+
+
+def peers_at(node: Node, protocol: int, port: int) -> list[tuple[PeerSet, Node]]:
+    """The peer level under one protocol and port, per local region: what reaches that port."""
+    out = []
+    for local, below in regions(node):
+        for lo, hi, by_port in pieces(below, PROTOCOL_TOP):
+            if lo <= protocol <= hi:
+                for p_lo, p_hi, peer in pieces(by_port, PORT_TOP):
+                    if p_lo <= port <= p_hi:
+                        out.append((local, peer))
+    return out
+
+
+def contains(node: Node, local: PeerSet, protocol: int, port: int, peer: PeerSet) -> bool:
+    """Every packet of the box (local × protocol × port × peer) is in the set."""
+    box = Box(local, ((protocol, protocol),), ((port, port),), peer).node()
+    return subset(box, node)
+
+
+def witness(node: Node) -> Slice | None:
+    """One slice of a non-empty set (the first in order), for a counterexample."""
+    found = slices(node)
+    return found[0] if found else None
