@@ -35,11 +35,12 @@ from seawall.azure.limits import (
 )
 from seawall.errors import UserError
 from seawall.netaddr import Network, coverage_text, internet_equivalent, network_key
-from seawall.packets.admitted import Admitted, Comparison, compare
+from seawall.packets.admitted import Admitted, Change, Comparison, compare
 from seawall.packets.admitted import box as packet_box
 from seawall.packets.describe import TrafficLine, lines
+from seawall.packets.measure import coverage, exposures, words
 from seawall.packets.resources import admitted_from
-from seawall.packets.space import EVERY_PEER, Node, difference, intersection, network_set, union_all
+from seawall.packets.space import EVERY_PEER, Node, difference, intersection, network_set, slices, union_all
 from seawall.registered import Resource, ResourceIndex, RuleView
 
 # Inputs whose change makes the provider replace the resource rather than update it.
@@ -205,6 +206,7 @@ def diff_plans(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:
                 replaced.append((key[0], key[1], f"{field_name} changes ({why})"))
     packets = compare(a.model, b.model)
     broadening = _explained(packets, _flow_broadening(opened, closed, fa, fb), _ipset_broadening(ipsets, sa, sb))
+    broadening += _new_exposures(a.model, b.model, broadening)
     relaid = _relaid(a, b, opened, closed)
     return PlanDiff(
         b.stack or a.stack,
@@ -266,6 +268,46 @@ def _explained(
             kept.append(line.sentence("now admits"))
     kept += [f"cannot judge: {u.text}" for u in packets.unknown_added]
     return kept
+
+
+def _exposure(node: Node) -> Node:
+    """The (local, protocol, port) cells at which a set is the internet, for every peer."""
+    return union_all(
+        packet_box((protocols,), ports, EVERY_PEER, local).node() for local, protocols, ports, _ in exposures(node)
+    )
+
+
+def _new_exposures(base: Admitted, head: Admitted, said: list[str]) -> list[str]:
+    """Where the whole internet now reaches and did not, however many rules and families it took.
+
+    A rule-level line that already calls its traffic the whole internet says it; otherwise one
+    line per slice names what the peers there cover together (a /5 on 20-30 and a /5 on 22 are
+    a /4 on 22; a NAT64 prefix is the IPv4 internet).
+    """
+    if any("(the whole internet" in line for line in said):
+        return []
+    out = []
+    for key in head.keys():  # noqa: SIM118 (Admitted is not a mapping)
+        new = difference(_exposure(head.get(*key)), _exposure(base.get(*key)))
+        if new is False:
+            continue
+        found = head.sets[key]
+        for part in slices(intersection(found.node, new)):
+            piece = packet_box((part.protocols,), part.ports, part.peer, part.local).node()
+            rules = sorted({d.label for d in found.deciding(piece)})
+            line = lines(Change(key[0], key[1], piece, tuple(found.deciding(piece))))[0]
+            where = f"{line.what()} {'on' if key[1] == 'in' else 'from'} {key[0]}"
+            listed = ", ".join(rules[:LISTED]) + (f" and {len(rules) - LISTED} more" if len(rules) > LISTED else "")
+            out.append(
+                f"the whole internet now reaches {where}: {_verb(words(part.peer), 'cover')} {coverage(part.peer)}"
+                f" (the whole internet), by {listed}"
+            )
+    return out
+
+
+def _verb(subject: str, verb: str) -> str:
+    """``16.0.0.0/4 covers``, ``16.0.0.0/5, 24.0.0.0/5 cover``."""
+    return f"{subject} {verb if ',' in subject or ' and ' in subject else verb + 's'}"
 
 
 def _group_box(protocol: str, ports: str) -> Node | None:

@@ -10,6 +10,7 @@ each rule then decides from what it can see.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,11 @@ from seawall.catalog.load import Catalog
 from seawall.catalog.model import Entry, Service
 from seawall.errors import UserError
 from seawall.netaddr import INTERNET_EQUIVALENT_PREFIX, Network, coverage_text, internet_equivalent, port_text
+from seawall.packets.admitted import box, protocol_ranges
+from seawall.packets.describe import ports_text, protocol_text
+from seawall.packets.measure import coverage, internet
+from seawall.packets.resources import admitted_from
+from seawall.packets.space import ALL_ADDRESSES, Node, PeerSet, intersection, network_set, slices, union_sets
 from seawall.registered import UNKNOWN, Resource, ResourceIndex, RuleView, VendorAddresses
 from seawall.stack import CompiledStack
 from seawall.text import slug
@@ -83,14 +89,27 @@ class Context:
     # The stack's seawall:internetEquivalent (a prefix length per family): a union at least that large is the internet.
     prefixes: Mapping[int, int] = field(default_factory=lambda: dict(INTERNET_EQUIVALENT_PREFIX))
 
+    # Where the model says the internet gets through, per role and direction (set by check_resources).
+    exposed: dict[int, str] | None = None
+    # Internet-equivalent traffic that only Azure's default rules let through (no deny-all): (NSG, text).
+    defaults: tuple[tuple[Resource, str, str], ...] = ()
+
     def internet(self, v: RuleView) -> bool:
-        """The cloud will let the whole internet through this rule (alone, or with its siblings)."""
-        return _equivalent(v, self.prefixes) or id(v) in self.joint
+        """The cloud will let the whole internet through this rule (alone, or with the role's other rules).
+
+        Judged on what the role admits at each port: a rule that a deny shadows lets nothing
+        through, and rules on different port ranges add up where their ports meet.
+        """
+        if self.exposed is None:
+            return _equivalent(v, self.prefixes) or id(v) in self.joint
+        return id(v) in self.exposed
 
     def reach(self, v: RuleView) -> str:
         """Why a rule that does not say "internet" counts as the internet: what its addresses cover."""
         if id(v) in self.joint:
             return self.joint[id(v)]
+        if self.exposed and self.exposed.get(id(v)):
+            return self.exposed[id(v)]
         if all(p.casefold() in EVERYWHERE for p in v.peers):
             return ""
         covers = _coverage(v.ipv4, v.ipv6, self.prefixes)
@@ -143,6 +162,19 @@ def internet_ingress_documented(ctx: Context) -> Iterator[Finding]:
                 v.resource,
                 f"{v.label}: ingress from the internet is justified by {', '.join(bad)}, whose peer is not the internet"
                 + ctx.reach(v),
+            )
+    yield from _default_exposure(ctx, "in")
+
+
+def _default_exposure(ctx: Context, direction: str) -> Iterator[Finding]:
+    """Internet traffic that only Azure's default rules admit: the NSG lost (or narrowed) its deny-all."""
+    for nsg, way, text in ctx.defaults:
+        if way == direction:
+            what = "from" if direction == "in" else "to"
+            yield (
+                nsg,
+                f"{nsg.name}: Azure's default {text} {what} the internet; valid: a deny-all-"
+                f"{'inbound' if direction == 'in' else 'outbound'} rule that ends the NSG's band",
             )
 
 
@@ -206,6 +238,7 @@ def internet_egress_opted_in(ctx: Context) -> Iterator[Finding]:
                 f"{v.label}: egress to the whole internet for {i} without an opt-in (seawall:internetEgress)"
                 + ctx.reach(v),
             )
+    yield from _default_exposure(ctx, "out")
 
 
 def vendor_addresses_plausible(ctx: Context) -> Iterator[Finding]:
@@ -496,9 +529,11 @@ def check_resources(
         views,
         _allowed(allow_private),
         tuple(vendor_addresses(index)),
-        _joint(views, prefixes),
+        {},
         prefixes,
     )
+    exposed, defaults = _exposed(index, views, prefixes)
+    ctx = dataclasses.replace(ctx, exposed=exposed, defaults=defaults)
     out = []
     for name, rule in RULES.items():
         level = (levels or {}).get(name, rule.default)
@@ -544,26 +579,76 @@ def _coverage(ipv4: Iterable[str], ipv6: Iterable[str], prefixes: Mapping[int, i
     return " and ".join(coverage_text(nets[f], f) for f in wide)
 
 
-def _joint(views: Iterable[RuleView], prefixes: Mapping[int, int]) -> dict[int, str]:
-    """Rules that are the internet only together with their siblings, keyed by ``id()`` of the view."""
-    groups: dict[tuple[str, str, str, int, int], list[RuleView]] = {}
+def _view_peers(v: RuleView) -> PeerSet:
+    parts = [network_set([*v.ipv4, *v.ipv6])]
+    if v.peer_internet and not (v.ipv4 or v.ipv6):
+        parts.append(ALL_ADDRESSES)
+    return union_sets(parts)
+
+
+def _view_box(v: RuleView) -> Node:
+    protocols = protocol_ranges(v.protocol) or ((0, 255),)
+    return box(protocols, ((v.first, v.last),), _view_peers(v)).node()
+
+
+def _exposed(
+    index: ResourceIndex, views: Iterable[RuleView], prefixes: Mapping[int, int]
+) -> tuple[dict[int, str], tuple[tuple[Resource, str, str], ...]]:
+    """Rules through which the internet gets in (or out), judged on what each role admits at each port.
+
+    A slice of the role's admitted packets (protocol, ports) whose peers are internet-equivalent
+    exposes the rules that admit part of it: a rule that is the internet by itself (0.0.0.0/0,
+    Internet, a NAT64 prefix) is named alone; where no single rule is, every rule of the slice is,
+    with what they cover together. Slices only Azure's default rules admit are returned apart.
+    """
+    model = admitted_from(index)
+    by_role: dict[tuple[str, str], list[RuleView]] = {}
     for v in views:
-        if not _equivalent(v, prefixes) and (v.ipv4 or v.ipv6):
-            groups.setdefault((v.role, v.direction, v.protocol, v.first, v.last), []).append(v)
+        by_role.setdefault((v.role, v.direction), []).append(v)
     out: dict[int, str] = {}
-    for (role, direction, protocol, first, last), members in groups.items():
-        ipv4 = [n for m in members for n in m.ipv4]
-        ipv6 = [n for m in members for n in m.ipv6]
-        wide = [f for f, nets in ((4, ipv4), (6, ipv6)) if internet_equivalent(nets, f, prefixes[f])]
-        if len(members) < 2 or not wide:
-            continue
-        where = f"{protocol}/{port_text(first, last)} {'on' if direction == 'in' else 'from'} {role}"
-        covers = _coverage(ipv4, ipv6, prefixes)
-        text = f"; with the {len(members) - 1} other rule(s) for {where} it covers {covers}"
-        for m in members:
-            if any(m.ipv4 if f == 4 else m.ipv6 for f in wide):
-                out[id(m)] = text
-    return out
+    defaults: list[tuple[Resource, str, str]] = []
+    nsgs = {r.name: r for r in index.resources}
+    for (role, direction), found in model.sets.items():
+        members = by_role.get((role, direction), [])
+        boxes = {id(v): _view_box(v) for v in members}
+        alone = {id(v) for v in members if internet(_view_peers(v), prefixes)}
+        for part in slices(found.node):
+            if not internet(part.peer, prefixes):
+                continue
+            piece = box((part.protocols,), part.ports, part.peer, part.local).node()
+            inside = [v for v in members if intersection(boxes[id(v)], piece) is not False]
+            culprits = [v for v in inside if id(v) in alone] or [v for v in inside if v.ipv4 or v.ipv6]
+            together = not any(id(v) in alone for v in inside)
+            for v in culprits:
+                if together and len(culprits) > 1:
+                    what = _protocol_word(part.protocols)
+                    if part.protocols[0] <= 17 <= part.protocols[1] or part.protocols[0] <= 6 <= part.protocols[1]:
+                        what += "/" + ports_text(part.ports)
+                    where = f"{what} {'on' if direction == 'in' else 'from'} {role}"
+                    text = f"; with the {len(culprits) - 1} other rule(s) for {where} it covers {coverage(part.peer)}"
+                elif _embedded_only(v, prefixes):
+                    text = f"; {', '.join(v.peers)} {'covers' if len(v.peers) == 1 else 'cover'} {coverage(_view_peers(v))}"
+                else:
+                    text = out.get(id(v), "")
+                out.setdefault(id(v), text)
+            for d in found.deciders:
+                if d.default and d.allow and intersection(d.node, piece) is not False:
+                    nsg = nsgs.get(d.label.split("/", 1)[0])
+                    if nsg is not None:
+                        defaults.append(
+                            (nsg, direction, f"{d.label.split('/', 1)[1]} admits {_protocol_word(part.protocols)}")
+                        )
+    unique = {(nsg.name, way, text): (nsg, way, text) for nsg, way, text in defaults}
+    return out, tuple(unique.values())
+
+
+def _embedded_only(v: RuleView, prefixes: Mapping[int, int]) -> bool:
+    """The rule is the internet only through IPv4 its IPv6 prefixes carry (NAT64, mapped, 6to4, Teredo)."""
+    return not _equivalent(v, prefixes) and internet(_view_peers(v), prefixes)
+
+
+def _protocol_word(protocols: tuple[int, int]) -> str:
+    return protocol_text(protocols)
 
 
 def parse_level_options(items: Iterable[str]) -> dict[str, str]:

@@ -1,0 +1,289 @@
+"""Judged in packets, through the real CLI: each case of a change that moves traffic, and each that moves none.
+
+Every row edits a shipped stack's real plan the way a careless contributor (or a hand in the
+portal) would, then runs ``seawall diff BASE HEAD --fail-on broadening``: exit 3 when the head
+admits a packet the base does not, exit 1 (a change, no broadening) or 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CATALOG_DIR, REPO
+from seawall.cli import app
+from seawall.preview.plan import plan_stack
+from typer.testing import CliRunner
+
+NSG = "azure-native:network:NetworkSecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+Plan = dict[str, Any]
+
+
+@cache
+def _plan_text(stack: str) -> str:
+    return plan_stack(stack, REPO / "stacks").to_text()
+
+
+def plan(stack: str) -> Plan:
+    data: Plan = json.loads(_plan_text(stack))
+    return data
+
+
+def rules(data: Plan) -> list[dict[str, Any]]:
+    nsg = next(r for r in data["resources"] if r["type"] == NSG)
+    found: list[dict[str, Any]] = nsg["inputs"]["securityRules"]
+    return found
+
+
+def rule(data: Plan, name: str) -> dict[str, Any]:
+    return next(r for r in rules(data) if r["name"] == name)
+
+
+def ssh_aws(data: Plan) -> dict[str, Any]:
+    found: dict[str, Any] = next(
+        r for r in data["resources"] if r["type"] == INGRESS and r["inputs"].get("fromPort") == 22
+    )
+    return found
+
+
+SSH = "in-tcp-22-site-admin-clients-ipv4"
+
+
+def delete_deny_out(d: Plan) -> None:
+    rules(d).remove(rule(d, "deny-all-outbound"))
+
+
+def delete_deny_in(d: Plan) -> None:
+    rules(d).remove(rule(d, "deny-all-inbound"))
+
+
+def narrow_deny_in_to_10(d: Plan) -> None:
+    rule(d, "deny-all-inbound")["sourceAddressPrefix"] = "10.0.0.0/8"
+
+
+def narrow_deny_in_to_internet(d: Plan) -> None:
+    rule(d, "deny-all-inbound")["sourceAddressPrefix"] = "Internet"
+
+
+def narrow_deny_in_to_tcp(d: Plan) -> None:
+    rule(d, "deny-all-inbound")["protocol"] = "Tcp"
+
+
+def widen_destination(d: Plan) -> None:
+    r = rule(d, SSH)
+    del r["destinationApplicationSecurityGroups"]
+    r["destinationAddressPrefix"] = "*"
+
+
+def allow_above_deny(d: Plan) -> None:
+    """An allow for 3389 placed before the deny-all: it lets RDP in."""
+    rules(d).append(_rdp("Allow", "allow-rdp", 200))
+
+
+def shadowed_allow(d: Plan) -> None:
+    """An extra allow for 3389 below a new higher-priority deny for 3389: nothing new gets through."""
+    rules(d).append(_rdp("Deny", "deny-rdp", 150))
+    rules(d).append(_rdp("Allow", "allow-rdp", 160))
+
+
+def _rdp(access: str, name: str, priority: int) -> dict[str, Any]:
+    return {
+        "access": access,
+        "direction": "Inbound",
+        "name": name,
+        "priority": priority,
+        "protocol": "Tcp",
+        "sourceAddressPrefix": "Internet",
+        "sourcePortRange": "*",
+        "destinationAddressPrefix": "*",
+        "destinationPortRange": "3389",
+    }
+
+
+def added_deny(d: Plan) -> None:
+    rules(d).append({**_rdp("Deny", "deny-rdp", 150), "destinationPortRange": "22"})
+
+
+def reorder_and_rename(d: Plan) -> None:
+    r = rule(d, SSH)
+    r["priority"], r["name"] = 3001, "ssh-from-admins"
+
+
+def reorder_disjoint(d: Plan) -> None:
+    """Swap the priorities of two allows whose packets do not overlap."""
+    a, b = rule(d, SSH), rule(d, "in-tcp-80-site-end-users-ipv4")
+    a["priority"], b["priority"] = b["priority"], a["priority"]
+
+
+def aws_nat64(d: Plan) -> None:
+    r = ssh_aws(d)
+    del r["inputs"]["cidrIpv4"]
+    r["inputs"]["cidrIpv6"] = "64:ff9b::/96"
+
+
+def aws_unmodelled(d: Plan) -> None:
+    d["resources"].append(
+        {
+            "type": "aws:ec2/networkAclRule:NetworkAclRule",
+            "name": "open-all",
+            "urn": "urn:pulumi:dmz-aws::seawall::aws:ec2/networkAclRule:NetworkAclRule::open-all",
+            "inputs": {"ruleAction": "allow", "cidrBlock": "0.0.0.0/0", "protocol": "-1"},
+        }
+    )
+
+
+Edit = Callable[[Plan], None]
+# (case, stack, edit, exit with --fail-on broadening, a phrase the output must hold)
+CASES: list[tuple[str, str, Edit, int, str]] = [
+    ("deleted Azure deny-all-outbound", "dmz-azure", delete_deny_out, 3, "AllowInternetOutBound (Azure default)"),
+    ("deleted Azure deny-all-inbound", "dmz-azure", delete_deny_in, 3, "AllowVnetInBound (Azure default)"),
+    ("deny-all-inbound narrowed to 10.0.0.0/8", "dmz-azure", narrow_deny_in_to_10, 3, "tag:VirtualNetwork"),
+    ("deny-all-inbound narrowed to Internet", "dmz-azure", narrow_deny_in_to_internet, 3, "tag:VirtualNetwork"),
+    ("deny-all-inbound narrowed to Tcp", "dmz-azure", narrow_deny_in_to_tcp, 3, "protocols 0-5; protocols 7-255"),
+    ("inbound allow's destination widened to *", "dmz-azure", widen_destination, 3, "now admits tcp/22 on gateway (at"),
+    ("an allow above the deny-all", "dmz-azure", allow_above_deny, 3, "opens tcp/3389 on gateway from Internet"),
+    ("an allow below a higher-priority deny", "dmz-azure", shadowed_allow, 1, "tcp/3389"),
+    ("an added deny", "dmz-azure", added_deny, 1, "no longer admits tcp/22"),
+    ("a rule renamed and moved", "dmz-azure", reorder_and_rename, 0, "no firewall change"),
+    ("disjoint rules reordered", "dmz-azure", reorder_disjoint, 0, "no firewall change"),
+    ("NAT64 prefix on SSH", "dmz-aws", aws_nat64, 3, "the whole IPv4 internet (through NAT64)"),
+    ("a network ACL rule seawall does not model", "dmz-aws", aws_unmodelled, 3, "cannot judge"),
+]
+
+
+@pytest.mark.parametrize(("case", "stack", "edit", "code", "phrase"), CASES, ids=[c[0] for c in CASES])
+def test_diff_judges_packets(tmp_path: Path, case: str, stack: str, edit: Edit, code: int, phrase: str) -> None:
+    base, head = plan(stack), plan(stack)
+    edit(head)
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    (tmp_path / "head.json").write_text(json.dumps(head))
+    args = ["diff", str(tmp_path / "base.json"), str(tmp_path / "head.json"), "-f", "table"]
+    result = CliRunner().invoke(app, [*args, "--fail-on", "broadening"])
+    assert result.exit_code == code, (case, result.output)
+    assert phrase in result.stdout, (case, result.stdout)
+    if code == 3:
+        assert "BROADENING" in result.stdout
+    else:
+        assert "BROADENING" not in result.stdout
+
+
+def test_fail_on_any_sees_a_deleted_deny_all(tmp_path: Path) -> None:
+    """The issue's first case: a deleted deny-all-outbound was "No firewall change" and exit 0 with --fail-on any."""
+    head = plan("dmz-azure")
+    delete_deny_out(head)
+    (tmp_path / "base.json").write_text(json.dumps(plan("dmz-azure")))
+    (tmp_path / "head.json").write_text(json.dumps(head))
+    result = CliRunner().invoke(
+        app, ["diff", str(tmp_path / "base.json"), str(tmp_path / "head.json"), "--fail-on", "any"]
+    )
+    assert result.exit_code == 3 and "No firewall change" not in result.stdout
+    assert "> [!CAUTION]" in result.stdout and "| **admitted now** | out | gateway" in result.stdout
+
+
+def test_the_same_unknown_on_both_sides_is_no_change(tmp_path: Path) -> None:
+    base, head = plan("dmz-aws"), plan("dmz-aws")
+    aws_unmodelled(base)
+    aws_unmodelled(head)
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    (tmp_path / "head.json").write_text(json.dumps(head))
+    result = CliRunner().invoke(
+        app, ["diff", str(tmp_path / "base.json"), str(tmp_path / "head.json"), "--fail-on", "broadening"]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_json_lists_the_packets_with_the_rules_responsible(tmp_path: Path) -> None:
+    head = plan("dmz-azure")
+    narrow_deny_in_to_internet(head)
+    (tmp_path / "base.json").write_text(json.dumps(plan("dmz-azure")))
+    (tmp_path / "head.json").write_text(json.dumps(head))
+    result = CliRunner().invoke(app, ["diff", str(tmp_path / "base.json"), str(tmp_path / "head.json"), "-f", "json"])
+    data = json.loads(result.stdout)
+    more = data["packets"]["broadening"]
+    assert more and all(line["role"] == "gateway" and line["direction"] == "in" for line in more)
+    assert any("dmz-gateway-nsg/AllowVnetInBound (Azure default)" in line["rules"] for line in more)
+    assert data["packets"]["narrowing"] == []
+
+
+# --- the compiler: internet-equivalence per port, across rules and families ---
+
+
+def _stack(tmp_path: Path, *edits: tuple[str, str]) -> Path:
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    text = (REPO / "stacks" / "Pulumi.dmz-aws.yaml").read_text()
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    (stacks / "Pulumi.dmz-aws.yaml").write_text(text)
+    return stacks
+
+
+def test_overlapping_port_ranges_add_up_to_the_internet(tmp_path: Path) -> None:
+    """20–30 from 16.0.0.0/5 and 22 from 24.0.0.0/5: SSH open to a /4's worth of IPv4, refused at plan."""
+    catalog = tmp_path / "catalog"
+    shutil.copytree(CATALOG_DIR, catalog, ignore=shutil.ignore_patterns("__init__.py", "*.json", "__pycache__"))
+    seg = catalog / "clearswift-seg.yaml"
+    entry = (
+        "  - id: seg-wide-range\n    host: gateway\n    direction: inbound\n    protocol: tcp\n    ports: [[20, 30]]\n"
+        "    peer: {site: end-users}\n    scope: internal\n    purpose: {en: A wide range}\n"
+        "    source: {section: Internal Connections, row: made up for the test}\n"
+    )
+    seg.write_text(seg.read_text().replace("  - id: seg-syslog\n", entry + "  - id: seg-syslog\n"))
+    stacks = _stack(
+        tmp_path,
+        ("admin-clients: [198.51.100.0/28]", "admin-clients: [24.0.0.0/5]"),
+        ("end-users: [198.51.100.128/25]", "end-users: [16.0.0.0/5]"),
+    )
+    result = CliRunner().invoke(
+        app, ["plan", "--stack", "dmz-aws", "--stacks-dir", str(stacks), "--catalog", str(catalog), "-f", "json"]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+    assert "tcp/22 from site:admin-clients, site:end-users on role gateway" in result.stderr
+    assert "cover 16.0 /8s of IPv4" in result.stderr
+
+
+def test_a_nat64_prefix_is_the_ipv4_internet(tmp_path: Path) -> None:
+    stacks = _stack(tmp_path, ("admin-clients: [198.51.100.0/28]", "admin-clients: [64:ff9b::/96]"))
+    result = CliRunner().invoke(app, ["plan", "--stack", "dmz-aws", "--stacks-dir", str(stacks), "-f", "json"])
+    assert result.exit_code == 2, result.output
+    assert "the whole IPv4 internet (through NAT64)" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_check_judges_a_preview_by_what_the_role_admits() -> None:
+    """The CrossGuard route (check_resources on registered resources): two rules on 20–30 and 22 are the internet."""
+    from seawall.analysis.policy import check_resources
+    from seawall.catalog.load import load_catalog
+    from seawall.registered import Resource
+
+    data = plan("dmz-aws")
+    ssh = ssh_aws(data)
+    ssh["inputs"]["cidrIpv4"] = "24.0.0.0/5"
+    wide = copy.deepcopy(ssh)
+    wide["name"] = "wide-range"
+    wide["urn"] = ssh["urn"].replace(ssh["name"], "wide-range")
+    wide["inputs"].update(fromPort=20, toPort=30, cidrIpv4="16.0.0.0/5")
+    data["resources"].append(wide)
+    found = check_resources([Resource.from_json(r) for r in data["resources"]], load_catalog())
+    messages = [v.message for v in found if v.rule == "no-management-from-internet"]
+    assert any("with the 1 other rule(s) for tcp/22 on gateway it covers 16.0 /8s of IPv4" in m for m in messages)
+
+
+def test_check_flags_a_deleted_deny_all_through_azures_defaults() -> None:
+    from seawall.analysis.policy import check_resources
+    from seawall.catalog.load import load_catalog
+    from seawall.registered import Resource
+
+    data = plan("dmz-azure")
+    delete_deny_out(data)
+    found = check_resources([Resource.from_json(r) for r in data["resources"]], load_catalog())
+    messages = [v.message for v in found if v.rule == "internet-egress-opted-in"]
+    assert any("Azure's default AllowInternetOutBound (Azure default) admits" in m for m in messages), messages
