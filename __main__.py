@@ -1,8 +1,12 @@
-"""The component package's entry point (PulumiPlugin.yaml): host seawall's components for the Pulumi engine."""
+"""The component package's entry point (PulumiPlugin.yaml): host seawall's components for the Pulumi engine.
 
-from pulumi.provider.experimental import component_provider_host
-from seawall import __version__
-from seawall.provider import PACKAGE, components
+The SDK's provider host serves seawall's provider, whose ``Construct`` validates the
+inputs as the engine sends them and reports a bad one as one line naming it.
+"""
+
+import sys
+
+from seawall.provider import serve
 
 if __name__ == "__main__":
-    component_provider_host(components(), PACKAGE, version=__version__)
+    serve(sys.argv[1:])

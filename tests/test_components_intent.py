@@ -27,6 +27,7 @@ from seawall import AwsFirewall, AzureFirewall, VendorPrefixList
 from seawall.cli import app
 from seawall.errors import UserError
 from seawall.preview.plan import Recorder, plan_stack, run_program
+from seawall.project import project_inputs
 from seawall.provider import component_provider, package_schema, schema_text
 from seawall.stack import StackFiles, compile_stack
 from seawall.stackconfig import Binding, load_stack_config
@@ -131,7 +132,6 @@ def args_of(stack: str) -> tuple[str, str, dict[str, Any]]:
         "internet_egress": list(s.internet_egress),
         "name_prefix": s.name_prefix,
         "tags": dict(s.tags),
-        "lock_file": s.lock_file,
         "allow_private": list(s.allow_private),
         "vpc_id": s.vpc_id,
         "resource_group_name": s.resource_group_name,
@@ -140,6 +140,7 @@ def args_of(stack: str) -> tuple[str, str, dict[str, Any]]:
     args.update({k: v for k, v in optional.items() if v})
     args["peers"] = {name: typed(bindings) for name, bindings in config.bindings.items()}
     args["quotas"] = dataclasses.asdict(getattr(s.quotas, s.cloud))
+    args.update(project_inputs(s.cloud, stack=stack, project=REPO))  # the lock and the pins, as inputs
     return s.cloud, config.name_prefix, args
 
 
@@ -147,10 +148,7 @@ def args_of(stack: str) -> tuple[str, str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("stack", SHIPPED)
-def test_one_call_with_a_stacks_intent_registers_exactly_what_the_stack_program_does(
-    stack: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(REPO)  # the project whose stacks/ pins the Azure priorities
+def test_one_call_with_a_stacks_intent_registers_exactly_what_the_stack_program_does(stack: str) -> None:
     cloud, name, args = args_of(stack)
     component = AwsFirewall if cloud == "aws" else AzureFirewall
     planned = [r.to_json() for r in plan_stack(stack, STACKS).resources]
@@ -457,18 +455,17 @@ def test_construct_builds_azure_and_vendor_prefix_lists_too() -> None:
     )
 
 
-def test_errors_through_the_package_name_arguments_as_other_languages_spell_them(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from pulumi.provider.experimental import host
-
-    monkeypatch.setattr(host, "is_hosting", True)  # what component_provider_host sets in the plugin process
+def test_errors_through_the_package_name_arguments_as_other_languages_spell_them() -> None:
     bad = {**AWS_WIRE, "peers": {**AWS_WIRE["peers"], "admin-clients": {"securityGroupIds": ["10.30.0.0/24"]}}}
-    # (the SDK's provider wraps what a component raises; the engine shows this message first)
-    with pytest.raises(Exception, match=r"^args\.peers\.admin-clients\.securityGroupIds\[0\]: '10\.30\.0\.0/24' is a"):
+    # the SDK's input-property error: the engine shows the property and the reason on one line
+    with pytest.raises(pulumi.InputPropertyError) as info:
         registered(lambda: construct("seawall:index:AwsFirewall", "mail", bad))
-    with pytest.raises(Exception, match=r"^args\.internetEgress\[0\]: unknown vendor service 'ksnn'"):
+    assert info.value.property_path == "peers.admin-clients.securityGroupIds[0]"
+    assert info.value.reason.startswith("'10.30.0.0/24' is a network; valid in securityGroupIds: security group ids")
+    with pytest.raises(pulumi.InputPropertyError) as info:
         registered(lambda: construct("seawall:index:AwsFirewall", "mail", {**AWS_WIRE, "internetEgress": ["ksnn"]}))
+    assert info.value.property_path == "internetEgress[0]"
+    assert info.value.reason.startswith("unknown vendor service 'ksnn'")
 
 
 def yaml_program_inputs(resolve: Callable[[str], Any]) -> dict[str, Any]:
@@ -547,7 +544,7 @@ def test_the_package_is_hosted_by_pulumis_component_host_with_the_python_runtime
     plugin = yaml.safe_load((REPO / "PulumiPlugin.yaml").read_text(encoding="utf-8"))
     assert plugin["runtime"]["name"] == "python"
     entry = (REPO / "__main__.py").read_text(encoding="utf-8")
-    assert "component_provider_host(components(), PACKAGE" in entry
+    assert "serve(sys.argv[1:])" in entry  # seawall.provider.serve: the SDK's provider host (pulumi.provider.main)
 
 
 # --- files belong to the user's project ---------------------------------------------------------------------------
@@ -602,15 +599,24 @@ def test_plan_reads_the_projects_lock_and_the_catalog_option_replaces_only_the_c
     assert broken.exit_code == 2 and str(root / "ipsets.lock.json") in broken.stderr
 
 
-def test_a_component_reads_the_lock_of_the_project_it_runs_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_component_opens_no_file_and_project_inputs_reads_the_projects_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = project(tmp_path, lock=False)
-    (root / "ipsets.lock.json").write_text("{}")
+    (root / "ipsets.lock.json").write_text("{}")  # a broken lock where the program runs: the component never opens it
     monkeypatch.chdir(root)
-    message = fails(lambda: AwsFirewall("mail", small()))
+
+    def program() -> None:
+        pulumi.export("warnings", AwsFirewall("mail", small()).warnings)
+
+    warnings = outputs_of(program)["warnings"]
+    assert "no IP-set lock given (args.lock): vendor services use only the addresses the documents print" in warnings[0]
+    # the helper reads the project's files, and says which one is wrong
+    message = fails(lambda: AwsFirewall("mail", {**small(), **project_inputs("aws", project=root)}))
     assert str(root / "ipsets.lock.json") in message
-    assert "args.addresses" not in message or "documented" in message
-    # addresses: documented reads no lock at all
-    registered(lambda: AwsFirewall("mail", {**small(), "addresses": "documented"}))
+    (root / "ipsets.lock.json").write_text(json.dumps({"version": 1, "hosts": {}, "services": {}}))
+    assert project_inputs("aws", project=root) == {"lock": (root / "ipsets.lock.json").read_text()}
+    registered(lambda: AwsFirewall("mail", {**small(), **project_inputs("aws", project=root)}))
 
 
 def test_shipped_stacks_are_named_so_a_users_own_stack_file_is_never_iterated() -> None:

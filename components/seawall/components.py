@@ -3,9 +3,27 @@
 A component's arguments are the vocabulary of a stack file (topology, product,
 features, site peers, ...) and are validated by the same code,
 :func:`seawall.stackconfig.parse_config`, with the same wording: ``args.peers.x``
-where a stack file says ``seawall:peers.x``, as the caller spells it (snake_case
-from Python, camelCase from other languages through the package). Then the
-stack is compiled and rendered exactly as the shipped stack program does.
+where a stack file says ``seawall:peers.x``. Then the stack is compiled and
+rendered exactly as the shipped stack program does.
+
+**One validation, two routes.** A Python call and ``Construct`` (every other
+language, through the component package) go through :func:`read_intent`, each in
+its own spelling: snake_case keys from Python, camelCase on the wire. The other
+spelling is refused with a hint, an unknown key is refused, and the required
+placement (``vpc_id`` / ``resource_group_name``) must be there. Through
+``Construct`` an error is the SDK's :class:`pulumi.InputPropertyError`, which the
+engine shows as one line naming the property.
+
+**Self-contained.** A component opens no file: what it needs from the user's
+project (the IP-set lock's content, Azure's priority pins) arrives as the inputs
+``lock`` and ``priorities``; :func:`seawall.project_inputs` reads them for a
+Python program, ``readFileSync`` / ``fn::readFile`` for the others.
+
+**Names.** Child logical names derive from the component's own name
+(``<name>-gateway-sg``), cloud names from ``name_prefix``, whose default is the
+component's name: two firewalls in one program never collide. A child that had
+another logical name before (the prefix, or the stack's name as the old default
+prefix) carries an alias to it, so an upgrade renames nothing in Pulumi's state.
 
 **Values known only at apply.** The VPC, the resource group and location, and a
 site peer's CIDRs, security group, prefix list and ASG ids may be outputs of other
@@ -16,8 +34,9 @@ rendering as a placeholder of its kind (``cidrs`` are IPv4, ``ipv6_cidrs`` IPv6:
 the family decides the rule and its quota, so it cannot wait). At apply, once every
 such value is known, the whole compilation runs again with the real values and
 must pass: a bad value fails with the error it would have had as a plain value, and
-so does a value that would duplicate another rule. Every input that carries one of
-these values waits for that check, so nothing is created from a value that fails it.
+so does a value that would duplicate another rule; a good one is written in its
+canonical form, as a plain one is. Every input that carries one of these values
+waits for that check, so nothing is created from a value that fails it.
 
 **Names of their rules.** Child names come from meaning, never from positions:
 a rule for a plain CIDR is named by the CIDR (``...-cidr-10.20.1.0-24``). A value
@@ -31,35 +50,31 @@ address, pass the address as a plain string. Azure names rules by peer, so there
 unknown value never affects a name.
 """
 
+import asyncio
 import inspect
 import ipaddress
 import re
+import weakref
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
-from seawall.addresses.lock import LOCK_NAME, PROJECT_FILES, find_project
+from seawall.addresses.lock import MAX_LOCK_BYTES, Lock, parse_lock
 from seawall.catalog.load import load_catalog
 from seawall.errors import UserError
-from seawall.stack import (
-    CompiledStack,
-    compile_config,
-    priority_lock_path,
-    read_priority_lock,
-    render_aws_stack,
-    render_azure_stack,
-    stack_config_dir,
-)
+from seawall.records import to_camel
+from seawall.stack import CompiledStack, compile_config, render_aws_stack, render_azure_stack
 from seawall.stackconfig import (
     NAMESPACE,
     PYTHON_ARGS,
     SCHEMA_ARGS,
     Cloud,
     KeyStyle,
+    default_name_prefix,
     parse_config,
 )
 
@@ -137,27 +152,183 @@ _NAME_KIND = {
 }
 
 
+# Set while the component package builds a component for another language (``Construct``).
+WIRE: ContextVar[bool] = ContextVar("seawall_wire", default=False)
+
+
 class FirewallArgsError(pulumi.RunError):
-    """A component argument is wrong: one line naming it and what would be valid (no stack trace in Pulumi)."""
+    """A component argument is wrong: one line naming it and what would be valid (no stack trace in Pulumi).
+
+    ``path`` is the argument as the caller spells it without ``args.`` (``peers.admin-clients.cidrs[0]``),
+    ``reason`` the rest of the line: through ``Construct`` they become the SDK's :class:`pulumi.InputPropertyError`.
+    """
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if path is None:
+            head, sep, rest = message.partition(": ")
+            path, message = (head, rest) if sep and head.startswith("args.") and " " not in head else ("", message)
+        elif message.startswith(f"args.{path}: "):
+            message = message[len(f"args.{path}: ") :]
+        self.path = path.removeprefix("args.")
+        self.reason = message
+
+    def for_engine(self) -> pulumi.InputPropertyError:
+        """The error as ``Construct`` hands it to the engine: the property and one line of reason."""
+        return pulumi.InputPropertyError(self.path or "args", self.reason)
 
 
 def key_style() -> KeyStyle:
     """camelCase names when the component is built for another language through the package; Python's otherwise."""
     from pulumi.provider.experimental import host
 
-    return SCHEMA_ARGS if host.is_hosting else PYTHON_ARGS
+    return SCHEMA_ARGS if WIRE.get() or host.is_hosting else PYTHON_ARGS
 
 
-def program_project_dir() -> Path:
-    """The running program's Pulumi project, which holds its IP-set lock and pins.
+# --- the arguments' keys, in each route's spelling -----------------------------------------------------------------
 
-    Pulumi's root directory (where ``Pulumi.yaml`` is), else the one found upward from the current directory.
+# Keys of nested arguments whose names seawall defines (peer names, tag keys and roles are the user's own).
+_NESTED: dict[str, tuple[str, ...]] = {
+    "peers.*": tuple(PeerArgs.__annotations__),
+    "quotas.aws": tuple(AwsQuotasArgs.__annotations__),
+    "quotas.azure": tuple(AzureQuotasArgs.__annotations__),
+}
+_INTEGER_KEYS = frozenset(
+    (*AwsQuotasArgs.__annotations__, *AzureQuotasArgs.__annotations__, "max_entries")
+)  # JSON numbers arrive as floats on the wire
+
+
+def _spelled(key: str, known: Sequence[str], style: KeyStyle, where: list[str | int]) -> str:
+    """The Python name of ``key``, given in the caller's spelling; any other spelling is one line naming it."""
+    own = {(k if style.snake else to_camel(k)): k for k in known}
+    if key in own:
+        return own[key]
+    other = {(to_camel(k) if style.snake else k): k for k in known}
+    label = f"{style.label(where)}.{key}" if where else f"{style.prefix}{key}"  # as the caller wrote it
+    if key in other:
+        name = other[key]
+        if style.snake:
+            raise FirewallArgsError(f"{label}: camelCase is how other languages spell it; in Python write {name}")
+        raise FirewallArgsError(f"{label}: snake_case is Python's spelling; write {to_camel(name)}")
+    valid = ", ".join(sorted(own))
+    here = "args keys" if not where else "keys here"
+    raise FirewallArgsError(f"{label}: unknown key {key!r}; valid {here}: {valid}")
+
+
+def normalise_args(args: Any, known: Sequence[str], cloud: Cloud | None, style: KeyStyle) -> dict[str, Any]:
+    """The arguments with Python names, whichever route they came by; ``None`` is left out like a missing key.
+
+    Refuses a key of the other route's spelling (with the right one), an unknown key, and a
+    mapping where a mapping of seawall's keys belongs. Whole numbers that the wire carries as
+    floats (``60.0``) become integers.
     """
-    root = pulumi.get_root_directory()
-    # Under the SDK's mocks the root is a placeholder name: only a directory that holds Pulumi.yaml counts.
-    if root and any((Path(root) / name).is_file() for name in PROJECT_FILES):
-        return Path(root)
-    return find_project(Path.cwd()) or Path.cwd()
+    if not isinstance(args, Mapping):
+        raise FirewallArgsError(f"args: {type(args).__name__} is not a mapping; valid: a dict of the arguments")
+    out: dict[str, Any] = {}
+    for key, value in args.items():
+        name = _spelled(str(key), known, style, [])
+        if value is None:
+            continue
+        if name == "quotas" and isinstance(value, Mapping) and cloud is not None:
+            value = _nested(value, _NESTED[f"quotas.{cloud}"], style, [name])
+        elif name == "peers" and isinstance(value, Mapping):
+            value = {
+                peer: _nested(binding, _NESTED["peers.*"], style, [name, str(peer)])
+                if isinstance(binding, Mapping)
+                else binding
+                for peer, binding in value.items()
+            }
+        elif name in _INTEGER_KEYS and not style.snake:
+            value = _whole(value)
+        out[name] = value
+    return out
+
+
+def _nested(value: Mapping[Any, Any], known: Sequence[str], style: KeyStyle, where: list[str | int]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        name = _spelled(str(key), known, style, where)
+        if item is None:
+            continue
+        out[name] = _whole(item) if name in _INTEGER_KEYS and not style.snake else item
+    return out
+
+
+def _whole(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def require(args: Mapping[str, Any], key: str, valid: str, style: KeyStyle) -> None:
+    """A required argument: absent or ``None`` is one line saying what to pass."""
+    if args.get(key) is None:
+        raise FirewallArgsError(f"{style.label([key])}: missing required argument; valid: {valid}")
+
+
+# --- inputs instead of files ----------------------------------------------------------------------------------------
+
+
+def lock_input(value: Any, style: KeyStyle) -> Lock | None:
+    """The ``lock`` input: the IP-set lock's text (``seawall resolve`` writes it), validated as a file would be."""
+    if value is None:
+        return None
+    label = style.label(["lock"])
+    if _is_deferred(value):
+        raise FirewallArgsError(
+            f"{label}: must be known when the program runs (it decides the rules); pass the file's text"
+        )
+    if not isinstance(value, str):
+        raise FirewallArgsError(
+            f"{label}: {type(value).__name__} is not text; valid: the lock file's content "
+            "(seawall.project_inputs(), readFileSync(..., 'utf8'), fn::readFile)"
+        )
+    if len(value.encode("utf-8")) > MAX_LOCK_BYTES:
+        raise FirewallArgsError(f"{label}: larger than any lock seawall writes ({MAX_LOCK_BYTES:,} bytes at most)")
+    try:
+        return parse_lock(value, label)
+    except UserError as exc:
+        raise FirewallArgsError(str(exc), "lock") from None
+
+
+PriorityPins = dict[str, dict[str, dict[str, int]]]
+_DIRECTIONS = ("Inbound", "Outbound")
+
+
+def priorities_input(value: Any, style: KeyStyle) -> PriorityPins | None:
+    """The ``priorities`` input: ``{role: {Inbound|Outbound: {rule name: priority}}}``, as ``priorities`` outputs it."""
+    if value is None:
+        return None
+    if _is_deferred(value):
+        raise FirewallArgsError(
+            f"{style.label(['priorities'])}: must be known when the program runs; pass the pins file's content"
+        )
+    valid = "{role: {Inbound|Outbound: {rule name: priority}}}, as the priorities output gives it"
+    out: PriorityPins = {}
+    if not isinstance(value, Mapping):
+        raise FirewallArgsError(f"{style.label(['priorities'])}: not a mapping; valid: {valid}")
+    for role, directions in value.items():
+        where: list[str | int] = ["priorities", str(role)]
+        if not isinstance(directions, Mapping):
+            raise FirewallArgsError(f"{style.label(where)}: not a mapping; valid: {valid}")
+        out[str(role)] = {}
+        for direction, names in directions.items():
+            if direction not in _DIRECTIONS:
+                raise FirewallArgsError(
+                    f"{style.label([*where, str(direction)])}: unknown direction {direction!r}; valid: Inbound, Outbound"
+                )
+            if not isinstance(names, Mapping):
+                raise FirewallArgsError(f"{style.label([*where, direction])}: not a mapping; valid: {valid}")
+            pins: dict[str, int] = {}
+            for rule, priority in names.items():
+                number = _whole(priority)
+                if isinstance(number, bool) or not isinstance(number, int):
+                    raise FirewallArgsError(
+                        f"{style.label([*where, direction, str(rule)])}: {priority!r} is not a priority; "
+                        "valid: an integer from 100 to 4096"
+                    )
+                pins[str(rule)] = number
+            out[str(role)][str(direction)] = pins
+    return out
 
 
 def _placeholder(kind: str, number: int) -> str:
@@ -200,6 +371,66 @@ class Deferred:
     output: pulumi.Output[Any]
 
 
+@dataclass(frozen=True)
+class Naming:
+    """How a component names its children: logical names from its own name, with aliases to the names they had.
+
+    The renderer names every child ``<prefix>-<meaning>`` (``prefix`` the cloud names' prefix);
+    the child's logical name is ``<component name>-<meaning>``. Before, it was
+    ``<old prefix>-<meaning>``; where that differs, the child carries an alias to it.
+    """
+
+    component: str
+    prefix: str
+    old_prefix: str | None = None
+
+    def logical(self, rendered: str) -> str:
+        return self.component + rendered[len(self.prefix) :] if rendered.startswith(self.prefix) else rendered
+
+    def aliases(self, rendered: str) -> list[pulumi.Alias]:
+        if self.old_prefix is None or not rendered.startswith(self.prefix):
+            return []
+        old = self.old_prefix + rendered[len(self.prefix) :]
+        return [] if old == self.logical(rendered) else [pulumi.Alias(name=old)]
+
+    def options(self, rendered: str, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=parent, aliases=self.aliases(rendered) or None)
+
+
+SAME_NAMES = Naming("", "")
+
+
+def quiet_copies() -> None:
+    """One failed check is one error: its copies in the outputs that waited for it are not logged again.
+
+    A value that fails its check at apply fails every input that waited for it, and so
+    every output of those resources; Python would log each unread one as "Future exception
+    was never retrieved" (hundreds per firewall, in later tests' logs or after the engine's
+    error). The run reports the check's error once; the event loop's handler drops only the
+    copies of that very error (marked ``seawall_checked``) and passes everything else on.
+    """
+    loop = asyncio.get_event_loop()
+    if loop in _QUIET_LOOPS:
+        return
+    _QUIET_LOOPS.add(loop)
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if getattr(context.get("exception"), "seawall_checked", False) and "never retrieved" in str(
+            context.get("message", "")
+        ):
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+
+
+_QUIET_LOOPS: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
 @dataclass
 class Intent:
     """A component's arguments, validated and compiled; values known only at apply stand in as placeholders."""
@@ -209,7 +440,9 @@ class Intent:
     plain: dict[str, Any]  # the arguments with placeholders, as parse_config reads them
     deferred: list[Deferred]
     compiled: CompiledStack
-    project: Path
+    naming: Naming
+    lock: Lock | None = None
+    priorities: PriorityPins | None = None
     checked: pulumi.Output[dict[str, Any]] | None = None  # placeholder -> real value, once every one is valid
     _render: Callable[[CompiledStack], Any] = field(default=render_aws_stack, repr=False)
 
@@ -237,28 +470,62 @@ class Intent:
         return next((d.name for d in self.deferred if d.placeholder == text), None)
 
 
+# The cloud-name prefixes taken in the running program, per cloud (kept per monitor: one program each).
+_TAKEN: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], str]] = weakref.WeakKeyDictionary()
+
+
+def claim_prefix(cloud: str, prefix: str, component: str, style: KeyStyle) -> None:
+    """Two components of one program may not share a cloud-name prefix: their groups would have one name."""
+    from pulumi.runtime.settings import get_monitor
+
+    monitor = get_monitor()
+    try:
+        taken = _TAKEN.setdefault(monitor, {})
+    except TypeError:  # a monitor that cannot be weakly referenced: nothing to compare with
+        return
+    other = taken.get((cloud, prefix))
+    if other is not None and other != component:
+        raise FirewallArgsError(
+            f"{style.label(['name_prefix'])}: {prefix!r} already names the cloud resources of {other!r} in this "
+            "program (their security groups, NSGs and prefix lists would share names); give each firewall its own"
+        )
+    taken[(cloud, prefix)] = component
+
+
 def read_intent(
-    stack: str,
+    name: str,
     args: Any,
     cloud: Cloud,
     keys: Sequence[str],
+    required: tuple[str, str],
     check_rendered: Callable[[Any, "Intent", dict[str, Any]], None],
 ) -> tuple[Intent, Any]:
-    """Validate, compile and render ``args``; returns the intent and the spec (with placeholders).
+    """Validate, compile and render ``args`` of the component ``name``; returns the intent and the spec.
 
-    ``check_rendered(spec, intent, real)`` runs at apply on the spec with the real values
-    substituted: it refuses what a plain value would have been merged into (a duplicate rule).
-    Raises :class:`FirewallArgsError` with one line naming the argument.
+    The one validation of both routes (see the module). ``required`` is the placement argument
+    and what would be valid for it. ``check_rendered(spec, intent, real)`` runs at apply on the
+    spec with the real values substituted: it refuses what a plain value would have been merged
+    into (a duplicate rule). Raises :class:`FirewallArgsError` with one line naming the argument.
     """
+    stack = pulumi.get_stack()
     style = key_style()
-    if not isinstance(args, Mapping):
-        raise FirewallArgsError(f"args: {type(args).__name__} is not a mapping; valid: a dict of the arguments")
-    plain, deferred = _stand_in(dict(args), style)
+    given = normalise_args(args, keys, cloud, style)
+    require(given, required[0], required[1], style)
+    if "lock_file" in given:  # (not an argument any more; normalise_args refuses it first)
+        raise FirewallArgsError(f"{style.label(['lock_file'])}: the component reads no files; pass lock")
+    lock = lock_input(given.pop("lock", None), style)
+    priorities = priorities_input(given.pop("priorities", None), style)
+    old_prefix = given.get("name_prefix") if isinstance(given.get("name_prefix"), str) else default_name_prefix(stack)
+    given.setdefault("name_prefix", default_name_prefix(name))
+    plain, deferred = _stand_in(given, style)
     render = render_aws_stack if cloud == "aws" else render_azure_stack
-    project = program_project_dir()
-    compiled, spec = _compile(stack, cloud, plain, keys, style, project, render)
-    intent = Intent(cloud, style, plain, deferred, compiled, project, None, render)
+    compiled, spec = _compile(stack, cloud, plain, keys, style, lock, priorities, render)
+    prefix = compiled.config.name_prefix
+    claim_prefix(cloud, prefix, name, style)
+    naming = Naming(name, prefix, old_prefix)
+    intent = Intent(cloud, style, plain, deferred, compiled, naming, lock, priorities, None, render)
     if deferred:
+        quiet_copies()
         intent.checked = pulumi.Output.all(*(d.output for d in deferred)).apply(
             lambda reals: _check_at_apply(stack, intent, keys, spec, list(reals), check_rendered)
         )
@@ -271,7 +538,8 @@ def _compile(
     plain: dict[str, Any],
     keys: Sequence[str],
     style: KeyStyle,
-    project: Path,
+    lock: Lock | None,
+    priorities: PriorityPins | None,
     render: Callable[[CompiledStack], Any],
 ) -> tuple[CompiledStack, Any]:
     try:
@@ -282,13 +550,15 @@ def _compile(
             {f"{NAMESPACE}:{k}": v for k, v in nested.items()},
             placement=False,
             style=style,
-            keys=keys,
+            keys=[k for k in keys if k not in ("lock", "priorities")],
             fixed={"cloud": cloud},
         )
-        settings = config.settings
-        lock = project / settings.lock_file if settings.lock_file else project / LOCK_NAME
-        pins = read_priority_lock(priority_lock_path(stack_config_dir(project), stack)) if cloud == "azure" else None
-        compiled = compile_config(config, load_catalog(None), pins, lock, bool(settings.lock_file))
+        no_lock = style.translate(
+            f"no IP-set lock given ({style.label(['lock'])}): vendor services use only the addresses the documents "
+            f"print (pass the lock's content as {style.field('lock')}, or set {style.field('addresses')}: "
+            "documented to say so)"
+        )
+        compiled = compile_config(config, load_catalog(None), priorities, None, False, None, lock, no_lock)
         return compiled, render(compiled)
     except UserError as exc:
         raise FirewallArgsError(style.translate(str(exc))) from None
@@ -393,7 +663,11 @@ def _check_at_apply(
     reals: list[Any],
     check_rendered: Callable[[Any, Intent, dict[str, Any]], None],
 ) -> dict[str, Any]:
-    """Every value known only at apply, now known: the arguments pass as if they had been plain, or nothing is made."""
+    """Every value known only at apply, now known: the arguments pass as if they had been plain, or nothing is made.
+
+    Returns placeholder -> the value as a plain one would be written (a network in its canonical form).
+    Through ``Construct`` a failure is the SDK's input-property error, as it would have been when the program ran.
+    """
     real = {d.placeholder: value for d, value in zip(intent.deferred, reals, strict=True)}
     # Under the SDK's mocks (unit tests, seawall plan) a resource's id is the mocks' own (``${vpc.id}``):
     # it stays checked as its placeholder. Anything shaped like an address or a cloud id is checked as given.
@@ -406,9 +680,22 @@ def _check_at_apply(
             if not (mocked and d.kind in ID_KINDS and _mock_id(real[d.placeholder]))
         },
     )
-    _compile(stack, intent.cloud, args, keys, intent.style, intent.project, intent._render)
-    check_rendered(spec, intent, real)
-    return real
+    try:
+        _compile(stack, intent.cloud, args, keys, intent.style, intent.lock, intent.priorities, intent._render)
+        canonical = {d.placeholder: _canonical(d.kind, real[d.placeholder]) for d in intent.deferred}
+        check_rendered(spec, intent, canonical)
+    except FirewallArgsError as exc:
+        error: Exception = exc if intent.style.snake else exc.for_engine()
+        error.seawall_checked = True  # type: ignore[attr-defined]  # (see quiet_copies)
+        raise error from None
+    return canonical
+
+
+def _canonical(kind: str, value: Any) -> Any:
+    """A checked value as a plain one is written: ``10.31.0.0/0.0.0.255`` is ``10.31.0.0/24``, IPv6 in lower case."""
+    if kind in ("cidrs", "ipv6_cidrs") and isinstance(value, str):
+        return str(ipaddress.ip_network(value, strict=True))
+    return value
 
 
 _CLOUD_ID = re.compile(r"^([a-z]+-[0-9a-f]+|/subscriptions/.*)$")

@@ -7,6 +7,12 @@ calls reach these components through Pulumi's component host
 (``component_provider_host``), which builds them with :func:`component_provider`'s
 analysis.
 
+``Construct`` goes through :class:`SeawallProvider`: the inputs reach the component as
+the engine sent them (camelCase), so that the component's own validation
+(:func:`seawall.components.read_intent`) judges them in the wire's spelling, refuses
+unknown keys instead of dropping them, and an error reaches the engine as the SDK's
+:class:`pulumi.InputPropertyError`: one line naming the property, no Python traceback.
+
 The package schema is what Pulumi's own analyzer reads from the components'
 annotations and docstrings (:func:`package_schema`, no Pulumi CLI needed). It is
 committed as ``schema/seawall.schema.json`` (``seawall schema --components``
@@ -42,10 +48,51 @@ def version() -> str:
 
 
 def component_provider() -> ComponentProvider:
-    """The provider the package runs, as Pulumi's component host builds it (its ``construct`` builds a component)."""
+    """The provider the package runs (its ``construct`` builds a component from the engine's inputs)."""
     from pulumi.provider.experimental.component import ComponentProvider
+    from pulumi.provider.provider import ConstructResult
 
-    return ComponentProvider(components(), PACKAGE, version=version())
+    class SeawallProvider(ComponentProvider):
+        """Pulumi's component provider, except that seawall validates the inputs itself, as sent.
+
+        The SDK's own mapping drops keys the schema does not know (``namePrefx``, a peer's
+        ``cidr``) and wraps every error in a traceback; here the component sees every key,
+        and its errors become :class:`pulumi.InputPropertyError`.
+        """
+
+        def construct(self, name: str, resource_type: str, inputs: Any, options: Any = None) -> ConstructResult:
+            from pulumi import InputPropertyError
+
+            from seawall.components import WIRE, FirewallArgsError
+
+            self.validate_resource_type(self._name, resource_type)
+            kind = resource_type.rsplit(":", maxsplit=1)[-1]
+            token = WIRE.set(True)
+            try:
+                component: Any = self._components[kind]  # (name, args, opts), as every seawall component
+                instance = component(name, dict(inputs), options)
+            except FirewallArgsError as exc:
+                raise exc.for_engine() from None
+            except InputPropertyError:
+                raise
+            finally:
+                WIRE.reset(token)
+            return ConstructResult(instance.urn, self.get_state(instance, self._component_defs[kind]))
+
+    return SeawallProvider(components(), PACKAGE, version=version())
+
+
+def serve(args: list[str]) -> None:
+    """Run the package as a provider plugin: what ``__main__.py`` does when the engine starts it.
+
+    The SDK's provider host (:func:`pulumi.provider.main`) serves :func:`component_provider`'s
+    provider over gRPC; ``is_hosting`` is set as Pulumi's component host sets it.
+    """
+    from pulumi.provider import main
+    from pulumi.provider.experimental import host
+
+    host.is_hosting = True
+    main(component_provider(), args)
 
 
 def package_schema() -> dict[str, Any]:

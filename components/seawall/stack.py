@@ -18,6 +18,7 @@ from seawall.addresses.lock import (
     DEFAULT_STACKS_DIR,
     LOCK_NAME,
     PROJECT_FILES,
+    Lock,
     default_lock_path,
     project_dir,
     read_lock,
@@ -158,11 +159,15 @@ def compile_config(
     lock_path: Path | None = None,
     lock_named: bool = True,
     lock_origin: str | None = None,
+    lock: Lock | None = None,
+    no_lock: str | None = None,
 ) -> CompiledStack:
     """Compile a validated config. Addresses come from the lock at ``lock_path``, validated as it is read.
 
     A lock that is named (``lock_named``) but missing or unreadable is an error; an
     unnamed default that does not exist means documented addresses only, said in a warning.
+    ``lock`` is a lock already read (a component's ``lock`` input): no file is opened. Without
+    either, addresses are the documented ones, and ``no_lock`` (if given) is the warning that says so.
     """
     settings = config.settings
     if settings.topology not in available_topologies():
@@ -171,7 +176,12 @@ def compile_config(
     topology = load_topology(settings.topology, catalog)
     allow = tuple(ipaddress.ip_network(n) for n in settings.allow_private)
     notices: tuple[Notice, ...] = ()
-    if settings.addresses == "lock" and lock_path is not None:
+    if settings.addresses == "lock" and lock is not None:
+        ipsets = ipsets_from_lock(catalog, lock, allow)
+    elif settings.addresses == "lock" and lock_path is None and no_lock is not None:
+        ipsets = IpSets.documented(catalog, allow)
+        notices = (Notice("no-lock", "", "", no_lock),)
+    elif settings.addresses == "lock" and lock_path is not None:
         if not lock_path.exists() and lock_named:
             where = lock_origin or (config.where(["lockFile"]) if settings.lock_file else "--lock")
             raise UserError(where, f"{lock_path}: no such IP-set lock; valid: a lock written by seawall resolve")

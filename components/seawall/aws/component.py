@@ -18,26 +18,33 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
-import pulumi_aws as aws
+
+from seawall.extras import require_extra
+
+with require_extra("aws"):
+    import pulumi_aws as aws
 
 from seawall.addresses.ipsets import IpSets, ipsets_from_lock
-from seawall.addresses.lock import LOCK_NAME, read_lock
 from seawall.aws.limits import MAX_DESCRIPTION, MAX_PREFIX_LIST_ENTRIES, RESERVED_PREFIX_LIST_PREFIX
 from seawall.aws.render import AwsPrefixList, AwsRule, AwsSpec, prefix_list_max_entries
 from seawall.catalog.load import load_catalog
 from seawall.components import (
+    SAME_NAMES,
     AddressSource,
     AwsQuotasArgs,
     FirewallArgsError,
     Intent,
+    Naming,
     PeerArgs,
     duplicate_error,
     key_style,
-    program_project_dir,
+    lock_input,
+    normalise_args,
     read_intent,
     renamed,
 )
 from seawall.errors import UserError
+from seawall.stackconfig import default_name_prefix
 from seawall.text import ascii_description
 
 FIREWALL = "seawall:index:AwsFirewall"
@@ -50,7 +57,7 @@ class AwsFirewallArgs(TypedDict):
     topology: str
     """The deployment topology: ``dmz`` (gateway, optional exchange) or ``mss-distributed`` (parent, child)."""
     vpc_id: pulumi.Input[str]
-    """The VPC of the security groups, e.g. your ``aws.ec2.Vpc(...).id``."""
+    """The VPC of the security groups, e.g. your ``aws.ec2.Vpc(...).id`` (required)."""
     product: NotRequired[str]
     """The vendor product: ``clearswift-seg``, ``clearswift-sxg`` or ``trendmicro-imss`` (needed where the topology takes several)."""
     features: NotRequired[list[str]]
@@ -64,13 +71,13 @@ class AwsFirewallArgs(TypedDict):
     ipv6: NotRequired[bool]
     """Also open ``::/0`` and vendors' IPv6 addresses; default false."""
     name_prefix: NotRequired[str]
-    """Prefix of every cloud name (``<prefix>-gateway``); default: the Pulumi stack's name. Unique per VPC."""
+    """Prefix of every cloud name (``<prefix>-gateway``); default: the component's name. Unique per VPC."""
     tags: NotRequired[dict[str, str]]
     """Tags for every resource, beside seawall's own ``seawall:*`` tags."""
     addresses: NotRequired[AddressSource]
-    """``lock`` (default): the project's IP-set lock plus documented addresses; ``documented``: only the latter."""
-    lock_file: NotRequired[str]
-    """The IP-set lock, relative to the Pulumi project; default ``ipsets.lock.json`` there (absent: documented only)."""
+    """``lock`` (default): the IP-set lock given as ``lock`` plus documented addresses; ``documented``: only the latter."""
+    lock: NotRequired[str]
+    """The IP-set lock's content: the text of your project's ``ipsets.lock.json`` (``seawall.project_inputs("aws")`` in Python, ``fs.readFileSync(..., "utf8")`` in TypeScript, ``fn::readFile`` in YAML). Without it, only documented addresses, and a warning says so."""
     allow_private: NotRequired[list[str]]
     """Ranges outside public address space that vendor addresses may come from (internal hosts)."""
     quotas: NotRequired[AwsQuotasArgs]
@@ -100,8 +107,10 @@ class AwsFirewall(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AwsFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(FIREWALL, name, None, opts)
-        intent, spec = read_intent(pulumi.get_stack(), args, "aws", AWS_ARG_KEYS, _check_rules)
-        groups, lists = declare_aws(self, spec, intent.argument("vpc_id"), intent)
+        intent, spec = read_intent(
+            name, args, "aws", AWS_ARG_KEYS, ("vpc_id", "the VPC's id, e.g. vpc.id of your aws.ec2.Vpc"), _check_rules
+        )
+        groups, lists = declare_aws(self, spec, intent.argument("vpc_id"), intent, intent.naming)
         self.security_group_ids = _group_ids(spec, groups)
         by_service: dict[str, list[pulumi.Output[str]]] = {}
         for pl in spec.prefix_lists:
@@ -144,13 +153,13 @@ class VendorPrefixListArgs(TypedDict):
     ipv6: NotRequired[bool]
     """The service's IPv6 addresses instead of its IPv4 ones; default false."""
     name_prefix: NotRequired[str]
-    """Prefix of the list's name (``<prefix>-<product>-<service>-ipv4``); default ``seawall``."""
+    """Prefix of the list's name (``<prefix>-<product>-<service>-ipv4``); default: the component's name."""
     tags: NotRequired[dict[str, str]]
     """Tags for the list, beside seawall's own."""
     addresses: NotRequired[AddressSource]
-    """``lock`` (default): the project's IP-set lock plus documented addresses; ``documented``: only the latter."""
-    lock_file: NotRequired[str]
-    """The IP-set lock, relative to the Pulumi project; default ``ipsets.lock.json`` there."""
+    """``lock`` (default): the IP-set lock given as ``lock`` plus documented addresses; ``documented``: only the latter."""
+    lock: NotRequired[str]
+    """The IP-set lock's content (the text of ``ipsets.lock.json``), as for ``AwsFirewall``; without it, documented only."""
     allow_private: NotRequired[list[str]]
     """Ranges outside public address space that the service's addresses may come from."""
     max_entries: NotRequired[int]
@@ -177,61 +186,51 @@ class VendorPrefixList(pulumi.ComponentResource):
 def vendor_prefix_list(name: str, args: VendorPrefixListArgs) -> AwsPrefixList:
     """The rendered list of one vendor service, or one line naming the argument that is wrong."""
     style = key_style()
-    allowed = set(VendorPrefixListArgs.__annotations__)
-    if not isinstance(args, Mapping):
-        raise FirewallArgsError("args: not a mapping; valid: a dict of the arguments")
-    for key in args:
-        if key not in allowed:
-            valid = ", ".join(sorted(style.field(k) for k in allowed))
-            raise FirewallArgsError(f"{style.label([key])}: unknown key {key!r}; valid args keys: {valid}")
-    for key, value in args.items():
-        if isinstance(value, pulumi.Output):
+    given = normalise_args(args, tuple(VendorPrefixListArgs.__annotations__), None, style)
+    for key, value in given.items():
+        if key != "lock" and isinstance(value, pulumi.Output):
             raise FirewallArgsError(f"{style.label([key])}: must be known when the program runs; pass a plain value")
+    lock = lock_input(given.get("lock"), style)
     try:
         catalog = load_catalog(None)
-        product = catalog.product(str(args["product"]))
+        product = catalog.product(str(given["product"]))
     except KeyError:
-        raise FirewallArgsError(f"{style.label(['product'])}: missing required key") from None
+        raise FirewallArgsError(f"{style.label(['product'])}: missing required argument") from None
     except UserError as exc:
         raise FirewallArgsError(f"{style.label(['product'])}: {exc.message}") from None
-    service = str(args.get("service", ""))
+    service = str(given.get("service", ""))
     if service not in product.services:
         valid = ", ".join(sorted(product.services))
         raise FirewallArgsError(f"{style.label(['service'])}: unknown vendor service {service!r}; valid: {valid}")
-    source = AddressSource(args.get("addresses", AddressSource.LOCK))
-    allow = tuple(args.get("allow_private", ()))
+    source = AddressSource(given.get("addresses", AddressSource.LOCK))
+    allow = tuple(given.get("allow_private", ()))
     try:
         networks = tuple(ipaddress.ip_network(text) for text in allow)
     except ValueError as exc:
         raise FirewallArgsError(
             f"{style.label(['allow_private'])}: {exc}; valid: networks such as 10.0.0.0/8"
         ) from None
-    project = program_project_dir()
-    lock_file = args.get("lock_file")
-    lock_path = project / (lock_file or LOCK_NAME)
     try:
-        if source is AddressSource.LOCK and (lock_path.exists() or lock_file):
-            if not lock_path.exists():
-                raise UserError(style.label(["lock_file"]), f"{lock_path}: no such IP-set lock")
-            ipsets = ipsets_from_lock(catalog, read_lock(lock_path), networks)
+        if source is AddressSource.LOCK and lock is not None:
+            ipsets = ipsets_from_lock(catalog, lock, networks)
         else:
             ipsets = IpSets.documented(catalog, networks)
     except UserError as exc:
         raise FirewallArgsError(str(exc)) from None
-    version = 6 if args.get("ipv6", False) else 4
+    version = 6 if given.get("ipv6", False) else 4
     found = ipsets.get(product.product, service).family(version)
     if not found:
         raise FirewallArgsError(
             f"{style.label(['service'])}: {service} has no IPv{version} addresses to list (denied, never the internet); "
             "run seawall resolve, or choose another service or family"
         )
-    limit = int(args.get("max_entries", MAX_PREFIX_LIST_ENTRIES))
+    limit = int(given.get("max_entries", MAX_PREFIX_LIST_ENTRIES))
     if not 1 <= limit <= MAX_PREFIX_LIST_ENTRIES or len(found) > limit:
         raise FirewallArgsError(
             f"{style.label(['max_entries'])}: {len(found)} addresses need at most {limit} entries; "
             f"valid: {len(found)} to {MAX_PREFIX_LIST_ENTRIES}"
         )
-    prefix = str(args.get("name_prefix", "seawall"))
+    prefix = str(given.get("name_prefix") or default_name_prefix(name))
     family: Literal["IPv4", "IPv6"] = "IPv6" if version == 6 else "IPv4"
     list_name = f"{prefix}-{product.product}-{service}-{family.lower()}"
     if list_name.startswith(RESERVED_PREFIX_LIST_PREFIX):
@@ -240,7 +239,7 @@ def vendor_prefix_list(name: str, args: VendorPrefixListArgs) -> AwsPrefixList:
         )
     source_text = ipsets.get(product.product, service).source
     tags = {
-        **{str(k): str(v) for k, v in dict(args.get("tags", {})).items()},
+        **{str(k): str(v) for k, v in dict(given.get("tags", {})).items()},
         "seawall:service": f"{product.product}/{service}",
         "Name": list_name,
     }
@@ -302,53 +301,68 @@ class VendorPrefixListFromSpec(pulumi.ComponentResource):
     """The ``pl-…`` id, for rules of your own."""
 
     def __init__(
-        self, name: str, args: VendorPrefixListFromSpecArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: VendorPrefixListFromSpecArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        aliases: list[pulumi.Alias] | None = None,
     ) -> None:
         super().__init__(PREFIX_LIST, name, None, opts)
-        self.prefix_list_id = _prefix_list(self, name, args["prefix_list"]).id
+        self.prefix_list_id = _prefix_list(self, name, args["prefix_list"], aliases).id
         self.register_outputs({"prefixListId": self.prefix_list_id})
 
 
-def _prefix_list(parent: pulumi.ComponentResource, name: str, spec: AwsPrefixList) -> aws.ec2.ManagedPrefixList:
+def _prefix_list(
+    parent: pulumi.ComponentResource, name: str, spec: AwsPrefixList, aliases: list[pulumi.Alias] | None = None
+) -> aws.ec2.ManagedPrefixList:
     return aws.ec2.ManagedPrefixList(
-        name,  # one child: it takes the component's own name
+        name,  # one child: it takes the component's own name (and its aliases)
         name=spec.list_name,
         address_family=spec.address_family,
         max_entries=spec.max_entries,
         entries=[aws.ec2.ManagedPrefixListEntryArgs(cidr=cidr, description=text) for cidr, text in spec.entries],
         tags=dict(spec.tags),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, aliases=aliases or None),
     )
 
 
 def declare_aws(
-    parent: pulumi.ComponentResource, spec: AwsSpec, vpc_id: pulumi.Input[str] | None, intent: Intent | None
+    parent: pulumi.ComponentResource,
+    spec: AwsSpec,
+    vpc_id: pulumi.Input[str] | None,
+    intent: Intent | None,
+    naming: Naming = SAME_NAMES,
 ) -> tuple[dict[str, aws.ec2.SecurityGroup], dict[str, VendorPrefixListFromSpec]]:
     """Declare a specification's groups, prefix lists and rules as children of ``parent``.
 
     With an ``intent``, values that stood in for ones known only at apply are replaced by
-    those values (checked first) and their rules named by the value's name.
+    those values (checked first) and their rules named by the value's name. ``naming`` turns
+    the spec's names into the children's logical names (with aliases to the names they had).
     """
-    child = pulumi.ResourceOptions(parent=parent)
     groups = {
         sg.name: aws.ec2.SecurityGroup(
-            sg.name,
+            naming.logical(sg.name),
             name=sg.group_name,
             description=sg.description,
             vpc_id=vpc_id,
             revoke_rules_on_delete=True,
             tags=dict(sg.tags),
-            opts=child,
+            opts=naming.options(sg.name, parent),
         )
         for sg in spec.security_groups
     }
     # A rule that references a role references its first group: every interface of the role has it.
     first = {sg.role: groups[sg.name] for sg in spec.security_groups if sg.index == 1}
-    lists = {pl.key: VendorPrefixListFromSpec(pl.name, {"prefix_list": pl}, child) for pl in spec.prefix_lists}
+    lists = {
+        pl.key: VendorPrefixListFromSpec(
+            naming.logical(pl.name), {"prefix_list": pl}, naming.options(pl.name, parent), naming.aliases(pl.name)
+        )
+        for pl in spec.prefix_lists
+    }
     value: Callable[[str], pulumi.Input[str]] = intent.value if intent is not None else (lambda text: text)
     for rule in spec.rules:
         name = renamed(rule.name, rule.peer.key, rule.peer.value, intent) if intent is not None else rule.name
-        _rule(rule, name, groups, first, lists, value, child)
+        _rule(rule, naming.logical(name), groups, first, lists, value, naming.options(name, parent))
     return groups, lists
 
 
@@ -367,7 +381,7 @@ def _rule(
     lists: dict[str, VendorPrefixListFromSpec],
     value: Callable[[str], pulumi.Input[str]],
     opts: pulumi.ResourceOptions,
-) -> None:
+) -> pulumi.CustomResource:
     peer = rule.peer
     target: dict[str, pulumi.Input[str]] = {}
     if peer.kind == "cidr_ipv4":
@@ -379,7 +393,7 @@ def _rule(
     else:
         target["referenced_security_group_id"] = value(peer.value) if peer.external else first[peer.value].id
     resource = aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
-    resource(
+    return resource(
         name,
         security_group_id=groups[rule.group].id,
         ip_protocol=rule.ip_protocol,

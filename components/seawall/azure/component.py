@@ -15,10 +15,23 @@ from collections.abc import Callable, Mapping
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
-import pulumi_azure_native.network as network
+
+from seawall.extras import require_extra
+
+with require_extra("azure"):
+    import pulumi_azure_native.network as network
 
 from seawall.azure.render import AzurePeer, AzureRule, AzureSpec
-from seawall.components import AddressSource, AzureQuotasArgs, Intent, PeerArgs, duplicate_error, read_intent
+from seawall.components import (
+    SAME_NAMES,
+    AddressSource,
+    AzureQuotasArgs,
+    Intent,
+    Naming,
+    PeerArgs,
+    duplicate_error,
+    read_intent,
+)
 from seawall.netaddr import sort_networks
 
 FIREWALL = "seawall:index:AzureFirewall"
@@ -30,7 +43,7 @@ class AzureFirewallArgs(TypedDict):
     topology: str
     """The deployment topology: ``dmz`` (gateway, optional exchange) or ``mss-distributed`` (parent, child)."""
     resource_group_name: pulumi.Input[str]
-    """The resource group of the NSGs and application security groups."""
+    """The resource group of the NSGs and application security groups (required)."""
     location: NotRequired[pulumi.Input[str]]
     """The Azure region, e.g. ``westeurope``; default: the resource group's."""
     product: NotRequired[str]
@@ -46,13 +59,15 @@ class AzureFirewallArgs(TypedDict):
     ipv6: NotRequired[bool]
     """Also allow IPv6 (vendors' IPv6 addresses); default false."""
     name_prefix: NotRequired[str]
-    """Prefix of every cloud name (``<prefix>-gateway-nsg``); default: the Pulumi stack's name."""
+    """Prefix of every cloud name (``<prefix>-gateway-nsg``); default: the component's name. Unique per resource group."""
     tags: NotRequired[dict[str, str]]
     """Tags for every resource, beside seawall's own ``seawall:*`` tags."""
     addresses: NotRequired[AddressSource]
-    """``lock`` (default): the project's IP-set lock plus documented addresses; ``documented``: only the latter."""
-    lock_file: NotRequired[str]
-    """The IP-set lock, relative to the Pulumi project; default ``ipsets.lock.json`` there (absent: documented only)."""
+    """``lock`` (default): the IP-set lock given as ``lock`` plus documented addresses; ``documented``: only the latter."""
+    lock: NotRequired[str]
+    """The IP-set lock's content: the text of your project's ``ipsets.lock.json`` (``seawall.project_inputs("azure")`` in Python, ``fs.readFileSync(..., "utf8")`` in TypeScript, ``fn::readFile`` in YAML). Without it, only documented addresses, and a warning says so."""
+    priorities: NotRequired[dict[str, dict[str, dict[str, int]]]]
+    """Priority pins ``{role: {Inbound|Outbound: {rule name: priority}}}``, the ``priorities`` output of an earlier run committed in your project (``<stack>.priorities.json``): adding or removing a rule then renumbers no other."""
     allow_private: NotRequired[list[str]]
     """Ranges outside public address space that vendor addresses may come from (internal hosts)."""
     quotas: NotRequired[AzureQuotasArgs]
@@ -66,8 +81,8 @@ class AzureFirewall(pulumi.ComponentResource):
     """A mail-security topology's firewall on Azure, from intent: one NSG and one application security group per role.
 
     Rules are inline ``securityRules`` of the NSG (never standalone ``SecurityRule`` resources
-    beside them); every NSG ends with deny-all rules at 4096. Priorities are stable: pinned in
-    ``<stack>.priorities.json`` beside the stack's config file when the project has one.
+    beside them); every NSG ends with deny-all rules at 4096. Priorities are stable when pinned:
+    pass the ``priorities`` output of an earlier run back as the ``priorities`` input.
     """
 
     nsg_ids: pulumi.Output[dict[str, str]]
@@ -81,9 +96,16 @@ class AzureFirewall(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AzureFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(FIREWALL, name, None, opts)
-        intent, spec = read_intent(pulumi.get_stack(), args, "azure", AZURE_ARG_KEYS, _check_rules)
+        intent, spec = read_intent(
+            name,
+            args,
+            "azure",
+            AZURE_ARG_KEYS,
+            ("resource_group_name", "the resource group's name, e.g. group.name of your resources.ResourceGroup"),
+            _check_rules,
+        )
         nsgs, asgs = declare_azure(
-            self, spec, intent.argument("resource_group_name"), intent.argument("location"), intent
+            self, spec, intent.argument("resource_group_name"), intent.argument("location"), intent, intent.naming
         )
         self.nsg_ids = pulumi.Output.all(**{r: n.id for r, n in nsgs.items()})
         self.asg_ids = pulumi.Output.all(**{r: a.id for r, a in asgs.items()})
@@ -143,33 +165,34 @@ def declare_azure(
     resource_group_name: pulumi.Input[str] | None,
     location: pulumi.Input[str] | None,
     intent: Intent | None,
+    naming: Naming = SAME_NAMES,
 ) -> tuple[dict[str, network.NetworkSecurityGroup], dict[str, network.ApplicationSecurityGroup]]:
     """Declare a specification's ASGs and NSGs (rules inline) as children of ``parent``.
 
     With an ``intent``, values that stood in for ones known only at apply are replaced by those values.
+    ``naming`` turns the spec's names into logical names (the cloud names stay the spec's).
     """
-    child = pulumi.ResourceOptions(parent=parent)
     value: Callable[[str], pulumi.Input[str]] = intent.value if intent is not None else (lambda text: text)
     asgs = {
         role.role: network.ApplicationSecurityGroup(
-            role.asg_name,
+            naming.logical(role.asg_name),
             application_security_group_name=role.asg_name,
             resource_group_name=resource_group_name,
             location=location,
             tags=dict(role.tags),
-            opts=child,
+            opts=naming.options(role.asg_name, parent),
         )
         for role in spec.roles
     }
     nsgs = {
         role.role: network.NetworkSecurityGroup(
-            role.nsg_name,
+            naming.logical(role.nsg_name),
             network_security_group_name=role.nsg_name,
             resource_group_name=resource_group_name,
             location=location,
             security_rules=[_rule(rule, asgs, value) for rule in role.rules],
             tags=dict(role.tags),
-            opts=child,
+            opts=naming.options(role.nsg_name, parent),
         )
         for role in spec.roles
     }

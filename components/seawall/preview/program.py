@@ -18,10 +18,13 @@ from typing import Any
 
 import pulumi
 
+from seawall.addresses.lock import project_dir
 from seawall.aws.render import AwsSpec
 from seawall.azure.render import AzureSpec
+from seawall.catalog.load import load_catalog
 from seawall.errors import UserError
-from seawall.stack import CompiledStack, StackFiles, compile_files, render_aws_stack, render_azure_stack
+from seawall.project import read_project
+from seawall.stack import CompiledStack, StackFiles, compile_config, render_aws_stack, render_azure_stack
 from seawall.stackconfig import parse_config
 
 
@@ -80,10 +83,33 @@ def run(stacks_dir: Path, catalog_dir: Path | None = None) -> None:
 
 
 def _compile(stacks_dir: Path, catalog_dir: Path | None) -> CompiledStack:
+    """The stack compiled from its config and the project's files, read as a component's inputs are.
+
+    The lock and the priority pins are read by :func:`seawall.project.read_project`, the helper
+    that reads them into ``lock`` / ``priorities`` for a component; then compiled from those.
+    """
     stack = pulumi.get_stack()
     if _SESSION is not None and _SESSION.prepared is not None and _SESSION.prepared.config.stack == stack:
         return _SESSION.prepared
-    return compile_files(StackFiles(stack, stacks_dir, catalog_dir), parse_config(stack, pulumi_config()))
+    config = parse_config(stack, pulumi_config())
+    files = StackFiles(stack, stacks_dir, catalog_dir)
+    settings = config.settings
+    project = project_dir(stacks_dir)
+    named = settings.lock_file or None
+    found = read_project(
+        settings.cloud,
+        stack=stack,
+        project=project,
+        lock_file=named,
+        stacks_dir=stacks_dir,
+        read_lock_file=settings.addresses == "lock",
+    )
+    no_lock = (
+        f"no IP-set lock ({found.lock_path.name} in the project): vendor services use only the addresses "
+        "the documents print (run seawall resolve, or set seawall:addresses: documented to say so)"
+    )
+    catalog = load_catalog(files.catalog_dir)
+    return compile_config(config, catalog, found.priorities, None, False, None, found.lock, no_lock)
 
 
 def _build(stacks_dir: Path, catalog_dir: Path | None) -> None:
