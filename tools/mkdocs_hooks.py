@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 import subprocess
 import tarfile
 import tempfile
@@ -26,7 +27,8 @@ from mkdocs.structure.files import File, Files
 MERMAID_VERSION = "11.17.2"
 MERMAID_INTEGRITY = "sha512-V6K3C8EBdEsPFZXSKMJe6ppQOENxuHARr9GvHX4hh47lAbhMRD9qf4oEK7LoaRQxULMa80/qt5gHO73aCleBBg=="
 SITE_PATH = "assets/vendor/mermaid.min.js"
-CACHE = Path(__file__).resolve().parent.parent / ".cache" / "docs"
+# The download is kept between builds; SEAWALL_DOCS_CACHE moves it (a test building a copy of the site).
+CACHE = Path(os.environ.get("SEAWALL_DOCS_CACHE") or Path(__file__).resolve().parent.parent / ".cache" / "docs")
 
 
 def mermaid_js() -> Path:
