@@ -25,7 +25,7 @@ from click.testing import Result
 from conftest import CATALOG_DIR, REPO
 from dnszone import dns_server
 from seawall.addresses.ipsets import retired_by_host
-from seawall.addresses.lock import LockError, parse_lock
+from seawall.addresses.lock import LOCK_VALID, LockError, parse_lock
 from seawall.catalog import load_catalog
 from seawall.cli import app
 from seawall.netaddr import canonical_networks, sort_networks
@@ -406,9 +406,12 @@ def test_a_lock_that_is_not_json_is_refused_at_the_line_of_the_json_error(
     else:
         line = line_of(text, needle)
     assert parsed.value.lineno == line  # the case really breaks where it says
-    assert_one_line_error(
-        plan_with_lock(path), f"{path}:{line}: not JSON ({parsed.value}); regenerate it with seawall resolve"
+    what = (
+        "the JSON ends early (a truncated file?)"
+        if needle is None
+        else f"not JSON ({parsed.value.msg} at column {parsed.value.colno})"
     )
+    assert_one_line_error(plan_with_lock(path), f"{path}:{line}: {what}; valid: {LOCK_VALID}")
 
 
 def test_an_empty_lock_is_not_an_empty_set_of_addresses(tmp_path: Path) -> None:
@@ -416,7 +419,7 @@ def test_an_empty_lock_is_not_an_empty_set_of_addresses(tmp_path: Path) -> None:
     path.write_text("", encoding="utf-8")
     assert_one_line_error(
         plan_with_lock(path),
-        f"{path}:1: not JSON (Expecting value: line 1 column 1 (char 0)); regenerate it with seawall resolve",
+        f"{path}:1: the file is empty; valid: {LOCK_VALID}",
     )
 
 
@@ -467,7 +470,7 @@ def test_a_lock_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     result = plan_with_lock(path)
     assert result.exit_code == 2 and result.stdout == ""
     assert re.fullmatch(
-        rf"seawall: error: {re.escape(str(path))}: cannot read the IP-set lock: UnicodeDecodeError: [^\n]+\n",
+        rf"seawall: error: {re.escape(str(path))}:\d+: not UTF-8: byte 0xff \([^\n]+\); valid: {LOCK_VALID}\n",
         result.stderr,
     ), result.stderr
 

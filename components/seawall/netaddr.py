@@ -13,6 +13,28 @@ from typing import Any
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+def zone_id_problem(text: str) -> str | None:
+    """Why ``text`` is no address for a firewall rule when it names an IPv6 zone (``fe80::1%eth0``); else None.
+
+    Python's ``ipaddress`` accepts a scope id and keeps it in the text (``fe80::1%eth0/128``), but a
+    zone names an interface of one machine: no cloud rule, prefix list or Terraform file means anything by it.
+    """
+    if "%" not in text:
+        return None
+    address, _, rest = text.partition("%")
+    zone, _, prefix = rest.partition("/")
+    valid = f"{address}/{prefix}" if prefix else address
+    return f"{text!r} names an IPv6 zone (%{zone}), which no firewall rule can hold; valid: {valid}, without the zone"
+
+
+def parse_network(text: str, strict: bool = True) -> Network:
+    """``ipaddress.ip_network`` that also refuses a zone id (see :func:`zone_id_problem`). Raises ValueError."""
+    problem = zone_id_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return ipaddress.ip_network(text, strict=strict)
+
+
 def network_key(text: str) -> tuple[int, int, int]:
     """Sort key for an address or CIDR: IPv4 before IPv6, then numerically, then by prefix length."""
     net = ipaddress.ip_network(text, strict=False)

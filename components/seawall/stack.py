@@ -111,8 +111,10 @@ def read_priority_lock(path: Path) -> PriorityLock | None:
     """The committed priority lock, or None when the stack has none yet."""
     if not path.is_file():
         return None
+    from seawall.azure.pins import read_pins  # bounded and strict: size, nesting, repeated keys, integer priorities
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_pins(path)
     except (OSError, ValueError) as exc:
         raise UserError(
             str(path), f"unreadable priority lock: {exc}; regenerate it with seawall priorities --write"

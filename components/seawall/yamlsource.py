@@ -51,6 +51,21 @@ _TOO_DEEP = (
 )
 
 
+# The tags a seawall file may write out (``!!str 80``); any other tag names a type seawall does not
+# define (``!x``, ``!!python/object/apply:…``, ``!!binary``, ``!!set``) and is an error, never ignored.
+_CORE_TAGS = frozenset(
+    {"!"} | {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")}
+)
+
+
+def _unknown_tag(tag: str) -> str:
+    shown = tag.replace("tag:yaml.org,2002:", "!!", 1)
+    return (
+        f"YAML tag {shown} is not accepted: seawall defines no such type; write the plain value "
+        "(valid tags: !!str, !!int, !!float, !!bool, !!null, !!seq, !!map)"
+    )
+
+
 class _Core12Loader(yaml.CSafeLoader):
     """libyaml's parser with YAML 1.2 core-schema resolution and no duplicate keys."""
 
@@ -171,6 +186,8 @@ def _read(text: str, progress: Callable[[int], None] | None = None) -> tuple[Any
             if event.tag is not None:
                 if event.tag == _MERGE_TAG:
                     raise _Refused(_line(event), _NO_MERGE)
+                if event.tag not in _CORE_TAGS:
+                    raise _Refused(_line(event), _unknown_tag(event.tag))
                 tagged = True  # an explicit tag is rare: the node loader below decides what it means
             elif event.implicit[0]:
                 if value[:1] in _RESOLVERS:  # most plain text starts where no core-schema type can
@@ -192,6 +209,8 @@ def _read(text: str, progress: Callable[[int], None] | None = None) -> tuple[Any
             if event.tag is not None:
                 if event.tag == _MERGE_TAG:
                     raise _Refused(_line(event), _NO_MERGE)
+                if event.tag not in _CORE_TAGS:
+                    raise _Refused(_line(event), _unknown_tag(event.tag))
                 tagged = True
             if len(parents) >= MAX_DEPTH:
                 raise _Refused(_line(event), _TOO_DEEP)
@@ -254,6 +273,10 @@ def _guarded_composer() -> type[Any]:
             )
             if merge_key or event.tag == _MERGE_TAG:
                 raise _Refused(_line(event), _NO_MERGE)
+            tag = getattr(event, "tag", None)
+            tag = getattr(tag, "value", tag)  # ruamel wraps a tag in a Tag object
+            if tag is not None and tag not in _CORE_TAGS:
+                raise _Refused(_line(event), _unknown_tag(str(tag)))
             if isinstance(event, RtCollectionStartEvent) and self.depth >= MAX_DEPTH:
                 raise _Refused(_line(event), _TOO_DEEP)
             return super().compose_node(parent, index)

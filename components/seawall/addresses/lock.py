@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from seawall.errors import UserError
-from seawall.netaddr import sort_networks
+from seawall.jsonsource import is_int, parse_json, read_json
+from seawall.netaddr import sort_networks, zone_id_problem
 
 LOCK_VERSION = 1
 LOCK_NAME = "ipsets.lock.json"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a lock may hold many records, each should cost little
 class HostRecord:
     addresses: tuple[str, ...]
     status: str  # ok | kept | unresolved
@@ -33,7 +35,7 @@ class HostRecord:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServiceRecord:
     hostnames: tuple[str, ...]
     documented: tuple[str, ...]
@@ -79,7 +81,7 @@ _HOST_KEYS: dict[str, tuple[type, ...]] = {
     "source": (str,),
     "services": (list,),
     "cname_chain": (list,),
-    "ttl": (int, type(None)),
+    "ttl": (int,),
     "resolver": (str,),
     "resolved_at": (str,),
     "note": (str,),
@@ -88,7 +90,22 @@ _HOST_REQUIRED = ("addresses", "status", "source")
 _SERVICE_KEYS = ("hostnames", "documented", "retired")
 STATUSES = ("ok", "kept", "unresolved")
 SOURCES = ("dns", "aws-ip-ranges")
-MAX_LOCK_BYTES = 64 * 1024 * 1024  # a lock of every AWS range of every region is far smaller
+_STATUS = {s: s for s in STATUSES}
+_SOURCE = {s: s for s in SOURCES}
+MAX_LOCK_BYTES = 32 * 2**20
+# Why the cap is what it is, said in the error for a larger file: reading costs time and memory in
+# proportion to the size, and a real lock is far smaller (every catalogue host with its addresses).
+LOCK_CAP_REASON = (
+    "a lock of every host of a 20,000-entry catalogue is a few MiB, and reading one costs about "
+    "8 times its size in memory"
+)
+# A host's addresses fill at most one prefix list: seawall resolve refuses a DNS answer or an AWS
+# feed with more, so a record that holds more was not written by it (and would cost a plan dearly).
+MAX_HOST_ADDRESSES = 1000
+LOCK_VALID = "an IP-set lock written by seawall resolve"
+# The spelling seawall writes for an IPv4 address (no leading zeros): canonical without parsing it.
+_CANONICAL_V4_HOST = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+                                r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/32")  # fmt: skip
 
 
 class LockError(UserError):
@@ -99,43 +116,34 @@ def read_lock(path: Path) -> Lock:
     """The lock at ``path``, its shape validated; an absent file is an empty lock (``resolve`` starts from it).
 
     Whether an absent lock is acceptable is the caller's decision (a lock a stack names must exist).
+    The file is read boundedly and strictly (:mod:`seawall.jsonsource`): at most
+    :data:`MAX_LOCK_BYTES`, nesting, repeated keys and numbers checked.
     """
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return Lock()
     shown = str(path)
-    try:
-        if not path.is_file():
-            raise LockError(shown, "is not a file; valid: an IP-set lock written by seawall resolve")
-        size = path.stat().st_size
-        if size > MAX_LOCK_BYTES:
-            raise LockError(
-                shown, f"{size:,} bytes is larger than any lock seawall writes ({MAX_LOCK_BYTES:,} at most)"
-            )
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LockError(shown, f"cannot read the IP-set lock: {exc.__class__.__name__}: {exc}") from None
-    return parse_lock(text, shown)
+    if path.is_dir():
+        raise LockError(shown, f"is not a file; valid: {LOCK_VALID}")
+    data, text = read_json(path, shown, MAX_LOCK_BYTES, LockError, LOCK_VALID, LOCK_CAP_REASON)
+    return _lock(data, text, shown)
 
 
 def parse_lock(text: str, shown: str) -> Lock:
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        line = getattr(exc, "lineno", 1)
-        raise LockError(f"{shown}:{line}", f"not JSON ({exc}); regenerate it with seawall resolve") from None
+    if len(text) > MAX_LOCK_BYTES:
+        raise LockError(shown, f"{len(text):,} characters, larger than any lock ({MAX_LOCK_BYTES:,} bytes at most)")
+    return _lock(parse_json(text, shown, LockError, LOCK_VALID), text, shown)
+
+
+def _lock(data: Any, text: str, shown: str) -> Lock:
     where = _Where(shown, text)
     if not isinstance(data, dict):
         raise LockError(where(), "not an IP-set lock; valid: {version, hosts, services} as seawall resolve writes it")
     version = data.get("version")
-    if isinstance(version, bool):  # JSON true is not the number 1
-        raise LockError(
-            where.top("version"), f"version {version!r} is not an IP-set lock format; valid: {LOCK_VERSION}"
-        )
-    if isinstance(version, int) and version > LOCK_VERSION:
+    if is_int(version) and version > LOCK_VERSION:
         raise LockError(
             where.top("version"), f"format {version} was written by a newer seawall; this one reads {LOCK_VERSION}"
         )
-    if version != LOCK_VERSION:
+    if not is_int(version) or version != LOCK_VERSION:  # JSON true and 1.0 are not the integer 1
         raise LockError(
             where.top("version"), f"version {version!r} is not an IP-set lock format; valid: {LOCK_VERSION}"
         )
@@ -148,8 +156,9 @@ def parse_lock(text: str, shown: str) -> Lock:
         if not isinstance(value, dict):
             raise LockError(where.top(name), f"{name}: expected an object, got {type(value).__name__}")
         sections[name] = value
-    hosts = {name: _host(name, rec, where) for name, rec in sections["hosts"].items()}
-    services = {name: _service(name, rec, where) for name, rec in sections["services"].items()}
+    # Each parsed record is dropped as its record is built, so the two never all exist at once.
+    hosts = {name: _host(name, sections["hosts"].pop(name), where) for name in list(sections["hosts"])}
+    services = {name: _service(name, sections["services"].pop(name), where) for name in list(sections["services"])}
     return Lock(hosts, services, shown, text)
 
 
@@ -203,17 +212,34 @@ def _host(name: str, rec: Any, where: _Where) -> HostRecord:
             )
         expected = _HOST_KEYS[field_name]
         value = rec[field_name]
-        if not isinstance(value, expected) or isinstance(value, bool) or (list in expected and not _strings(value)):
-            raise LockError(where(key, f'"{field_name}"'), f"{label}.{field_name}: {value!r} has the wrong type")
+        if field_name == "ttl" and is_int(value) and value < 0:  # 1.0 and true have the wrong type below
+            raise LockError(where(key, '"ttl"'), f"{label}.ttl: {value} is below 0; valid: whole seconds, such as 300")
+        if field_name == "ttl" and not is_int(value):
+            raise LockError(where(key, '"ttl"'), f"{label}.ttl: {value!r} has the wrong type")
+        if not isinstance(value, expected) or (list in expected and not _strings(value)):
+            shown = repr(value) if not isinstance(value, list) or len(value) <= 8 else f"a list of {len(value)} items"
+            raise LockError(where(key, f'"{field_name}"'), f"{label}.{field_name}: {shown} has the wrong type")
     for field_name in _HOST_REQUIRED:
         if field_name not in rec:
             raise LockError(where(key), f"{label}: missing {field_name!r}")
-    if rec["status"] not in STATUSES:
+    status, source = _STATUS.get(rec["status"]), _SOURCE.get(rec["source"])  # one shared string each
+    if status is None:
         raise LockError(where(key, '"status"'), f"{label}.status: {rec['status']!r}; valid: {', '.join(STATUSES)}")
-    if rec["source"] not in SOURCES:
+    if source is None:
         raise LockError(where(key, '"source"'), f"{label}.source: {rec['source']!r}; valid: {', '.join(SOURCES)}")
     addresses = rec["addresses"]
+    if len(addresses) > MAX_HOST_ADDRESSES:
+        raise LockError(
+            where(key, '"addresses"'),
+            f"{label}.addresses: {len(addresses):,} addresses; valid: at most {MAX_HOST_ADDRESSES} "
+            "(one prefix list's worth, the most seawall resolve writes for a host)",
+        )
     for index, text in enumerate(addresses):
+        if _CANONICAL_V4_HOST.fullmatch(text):
+            continue  # the common case, decided without building a network
+        zone = zone_id_problem(text)
+        if zone is not None:
+            raise LockError(where(key, f'"{text}"'), f"{label}.addresses[{index}]: {zone}")
         try:
             canonical = str(ipaddress.ip_network(text, strict=True))
         except ValueError:
@@ -233,8 +259,8 @@ def _host(name: str, rec: Any, where: _Where) -> HostRecord:
         )
     return HostRecord(
         addresses=tuple(addresses),
-        status=rec["status"],
-        source=rec["source"],
+        status=status,
+        source=source,
         services=tuple(rec.get("services", ())),
         cname_chain=tuple(rec.get("cname_chain", ())),
         ttl=rec.get("ttl"),

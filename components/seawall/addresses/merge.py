@@ -16,19 +16,19 @@ file and a pull request shows exactly which addresses moved.
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seawall.addresses.ipsets import retired_by_host
-from seawall.addresses.lock import HostRecord, Lock, ServiceRecord
+from seawall.addresses.lock import MAX_HOST_ADDRESSES, HostRecord, Lock, ServiceRecord
 from seawall.addresses.validate import WIDEST_AWS_PREFIX, address_problem
 from seawall.aws.limits import MAX_PREFIX_LIST_ENTRIES
 from seawall.catalog.load import Catalog
 from seawall.errors import UserError
-from seawall.netaddr import canonical_networks, sort_networks
+from seawall.jsonsource import read_json
+from seawall.netaddr import canonical_networks, sort_networks, zone_id_problem
 
 if TYPE_CHECKING:  # the DNS client is needed only by seawall resolve, never by a plan
     from seawall.addresses.dns import Resolution
@@ -77,16 +77,29 @@ def feed_services(catalog: Catalog) -> set[str]:
     }
 
 
+MAX_IP_RANGES_BYTES = 32 * 2**20
+IP_RANGES_VALID = "AWS's ip-ranges.json ({prefixes: [{ip_prefix, region, service}], ipv6_prefixes: [...]})"
+
+
 def load_aws_ranges(path: Path, services: Sequence[str], regions: Sequence[str]) -> AwsRanges:
-    """Filter ``ip-ranges.json`` by service and region, then collapse adjacent prefixes."""
+    """Filter ``ip-ranges.json`` by service and region, then collapse adjacent prefixes.
+
+    The file is read boundedly and strictly (:mod:`seawall.jsonsource`) and every entry's
+    shape is checked: a download is input like any other.
+    """
+    shown = str(path)
+    data, _ = read_json(
+        path, shown, MAX_IP_RANGES_BYTES, UserError, IP_RANGES_VALID, "AWS publishes a file of a few MiB"
+    )
+    if not isinstance(data, dict) or not isinstance(data.get("prefixes"), list):
+        raise UserError(shown, f"not an AWS ip-ranges.json file (no 'prefixes' list); valid: {IP_RANGES_VALID}")
+    v4 = _feed_prefixes(data, "prefixes", "ip_prefix", services, regions, shown)
+    v6 = _feed_prefixes(data, "ipv6_prefixes", "ipv6_prefix", services, regions, shown)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        v4 = [p["ip_prefix"] for p in data["prefixes"] if _keep(p, services, regions)]
-        v6 = [p["ipv6_prefix"] for p in data.get("ipv6_prefixes", []) if _keep(p, services, regions)]
         nets4 = list(ipaddress.collapse_addresses(ipaddress.IPv4Network(x) for x in v4))
         nets6 = list(ipaddress.collapse_addresses(ipaddress.IPv6Network(x) for x in v6))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UserError(str(path), f"not an AWS ip-ranges.json file ({exc.__class__.__name__}: {exc})") from None
+    except ValueError as exc:
+        raise UserError(shown, f"not an AWS ip-ranges.json file ({exc}); valid: {IP_RANGES_VALID}") from None
     # The feed is input too: a prefix wider than AWS publishes, or outside public space, did not come from AWS.
     for text in (*v4, *v6):
         problem = address_problem(ipaddress.ip_network(text), "aws-ip-ranges")
@@ -99,6 +112,28 @@ def load_aws_ranges(path: Path, services: Sequence[str], regions: Sequence[str])
     prefixes = tuple(str(n) for n in (*nets4, *nets6))
     what = f"service {'/'.join(services) or 'any'}, region {'/'.join(regions) or 'any'}"
     return AwsRanges(prefixes, what)
+
+
+def _feed_prefixes(
+    data: dict[str, Any], section: str, key: str, services: Sequence[str], regions: Sequence[str], shown: str
+) -> list[str]:
+    entries = data.get(section, [])
+    if not isinstance(entries, list):
+        raise UserError(shown, f"{section}: {type(entries).__name__}, not a list; valid: {IP_RANGES_VALID}")
+    out: list[str] = []
+    for index, entry in enumerate(entries):
+        ok = isinstance(entry, dict) and isinstance(entry.get(key), str)
+        ok = ok and all(isinstance(entry.get(k, ""), str) for k in ("region", "service"))
+        if not ok:
+            raise UserError(
+                shown, f"{section}[{index}]: not an entry with text {key}, region and service; valid: {IP_RANGES_VALID}"
+            )
+        if _keep(entry, services, regions):
+            problem = zone_id_problem(entry[key])
+            if problem is not None:
+                raise UserError(shown, f"{section}[{index}]: {problem}")
+            out.append(entry[key])
+    return out
 
 
 def _no_wider(net: Any, widest: int) -> list[Any]:
@@ -165,6 +200,9 @@ def _from_dns(
     if answer is None or answer.status != "ok" or not answer.addresses:
         why = f"{answer.status}: {answer.detail}" if answer else "not resolved"
         return _kept(host, services, prev, "dns", why), Problem(host, "failed", why)
+    if len(answer.addresses) > MAX_HOST_ADDRESSES:  # the lock reader refuses a record this large
+        why = f"{len(answer.addresses)} addresses, more than a host may hold ({MAX_HOST_ADDRESSES})"
+        return _kept(host, services, prev, "dns", why), Problem(host, "refused", why)
     refused = [a for a in answer.addresses if not _acceptable(a, policy)]
     if refused:
         why = f"refused non-public answers {', '.join(refused)}"

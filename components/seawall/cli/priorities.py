@@ -41,12 +41,14 @@ def priorities_command(
             text = priority_lock_text(spec)
             pinned = pinned_text(spec.priorities())
             if write:
-                path.write_text(text, encoding="utf-8")
+                _write_whole(path, text)
                 err_console.print(f"wrote {path}: {pinned}", markup=False)
             elif not path.is_file() or path.read_text(encoding="utf-8") != text:
                 stale.append(name)
+                state = "stale" if path.is_file() else "missing"
                 err_console.print(
-                    f"{path}: stale; it should pin {pinned}; run seawall priorities --stack {name} --write",
+                    f"{path}: {state}; it should pin {rules_text(spec.priorities())}; "
+                    f"run seawall priorities --stack {name} --write",
                     markup=False,
                 )
             else:
@@ -69,11 +71,24 @@ def _not_azure(name: str, stacks_dir: Path) -> UserError:
     )
 
 
+def _write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file renamed over it: never half-written."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
 def pinned_text(priorities: Mapping[str, Mapping[str, Mapping[str, int]]]) -> str:
     """``12 rules pinned (gateway: 5 inbound, 7 outbound)``: what a priority lock holds, per role and direction."""
+    count, _, roles = rules_text(priorities).partition(" (")
+    return f"{count} pinned" + (f" ({roles}" if roles else "")
+
+
+def rules_text(priorities: Mapping[str, Mapping[str, Mapping[str, int]]]) -> str:
+    """``12 rules (gateway: 5 inbound, 7 outbound)``: how many rules, per role and direction."""
     total = sum(len(names) for directions in priorities.values() for names in directions.values())
     roles = "; ".join(
         f"{role}: " + ", ".join(f"{len(names)} {direction.lower()}" for direction, names in sorted(directions.items()))
         for role, directions in sorted(priorities.items())
     )
-    return f"{total} rule{'s' if total != 1 else ''} pinned" + (f" ({roles})" if roles else "")
+    return f"{total} rule{'s' if total != 1 else ''}" + (f" ({roles})" if roles else "")
