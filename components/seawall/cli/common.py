@@ -138,12 +138,20 @@ def out_console() -> Console:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a UserError into one line on stderr and exit code 2."""
+    """Turn a UserError into one line on stderr and exit code 2; so is a cloud SDK whose extra is not installed."""
     try:
         yield
     except UserError as exc:
         err_console.print(f"seawall: error: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
+    except ModuleNotFoundError as exc:
+        from seawall.extras import missing_extra
+
+        error = missing_extra(exc)
+        if error is None:
+            raise
+        err_console.print(f"seawall: error: {error}", markup=False, soft_wrap=True)
+        raise typer.Exit(error.exit_code) from None
 
 
 @contextmanager
@@ -220,9 +228,46 @@ CatalogDirOption = Annotated[
         "--catalog", help="Catalogue directory (default: the catalogue shipped with seawall).", show_default=False
     ),
 ]
+def project_stacks_dir(start: Path | None = None) -> Path | None:
+    """Where the Pulumi project around ``start`` (the working directory) keeps its ``Pulumi.<stack>.yaml`` files.
+
+    As Pulumi finds them: the project is the nearest directory at or above ``start`` holding
+    ``Pulumi.yaml``; its ``stackConfigDir``, else the project directory itself. None outside a project.
+    Relative to the working directory when below it, so that messages name ``stacks/Pulumi.x.yaml``.
+    """
+    from seawall.addresses.lock import find_project
+    from seawall.stack import stack_config_dir
+
+    here = (start or Path.cwd()).resolve()
+    project = find_project(here)
+    if project is None:
+        return None
+    folder = stack_config_dir(project).resolve()
+    try:
+        return folder.relative_to(Path.cwd().resolve()) if folder != Path.cwd().resolve() else Path(".")
+    except ValueError:
+        return folder
+
+
+def _stacks_dir(ctx: typer.Context, param: typer.CallbackParam, value: Path) -> Path:
+    """``--stacks-dir`` when given; otherwise the project's ``stackConfigDir`` (as Pulumi reads it), else ./stacks."""
+    source = ctx.get_parameter_source(param.name) if param.name else None
+    if getattr(source, "name", None) != "DEFAULT":  # given on the command line (or by environment)
+        return value
+    with user_errors():  # an unreadable Pulumi.yaml is one line too
+        found = project_stacks_dir()
+    return found if found is not None else value
+
+
 StacksDirOption = Annotated[
     Path,
-    typer.Option("--stacks-dir", help="Directory holding Pulumi.<stack>.yaml files."),
+    typer.Option(
+        "--stacks-dir",
+        help="Directory holding Pulumi.<stack>.yaml files (default: stackConfigDir of the Pulumi project here, "
+        "else ./stacks).",
+        callback=_stacks_dir,
+        show_default=False,
+    ),
 ]
 
 
