@@ -96,3 +96,36 @@ def peers_of(compiled: CompiledStack) -> list[str]:
         + [f"service:{s}" for s in sorted(product.services)]
         + list(compiled.flows.roles)
     )
+
+
+def lock_text(addresses: dict[str, list[str]]) -> str:
+    """An IP-set lock as ``seawall resolve`` writes it, with ``addresses`` for some catalogue hostnames."""
+    import json
+
+    from seawall.netaddr import sort_networks
+
+    services: dict[str, Any] = {}
+    owners: dict[str, list[str]] = {}
+    for product_name, product in sorted(_CATALOG.products.items()):
+        for service_name, service in sorted(product.services.items()):
+            key = f"{product_name}/{service_name}"
+            services[key] = {
+                "documented": list(sort_networks(service.addresses)),
+                "hostnames": list(service.hostnames),
+                "retired": list(sort_networks(service.retired_addresses)),
+            }
+            for host in service.hostnames:
+                owners.setdefault(host, []).append(key)
+    hosts = {
+        host: {
+            "addresses": found,
+            "resolved_at": "2026-11-23T00:00:00+00:00",
+            "resolver": "127.0.0.1:53",
+            "services": owners[host],
+            "source": "dns",
+            "status": "ok",
+            "ttl": 300,
+        }
+        for host, found in sorted(addresses.items())
+    }
+    return json.dumps({"version": 1, "hosts": hosts, "services": services}, indent=2, sort_keys=True) + "\n"

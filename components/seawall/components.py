@@ -70,6 +70,7 @@ from seawall.records import to_camel
 from seawall.stack import CompiledStack, compile_config, render_aws_stack, render_azure_stack
 from seawall.stackconfig import (
     NAMESPACE,
+    PEER_FIELDS,
     PYTHON_ARGS,
     SCHEMA_ARGS,
     Cloud,
@@ -199,8 +200,13 @@ _INTEGER_KEYS = frozenset(
 )  # JSON numbers arrive as floats on the wire
 
 
-def _spelled(key: str, known: Sequence[str], style: KeyStyle, where: list[str | int]) -> str:
-    """The Python name of ``key``, given in the caller's spelling; any other spelling is one line naming it."""
+def _spelled(
+    key: str, known: Sequence[str], style: KeyStyle, where: list[str | int], shown: Sequence[str] | None = None
+) -> str:
+    """The Python name of ``key``, given in the caller's spelling; any other spelling is one line naming it.
+
+    ``shown`` narrows the valid keys an unknown key's message lists (a peer's kinds on this cloud).
+    """
     own = {(k if style.snake else to_camel(k)): k for k in known}
     if key in own:
         return own[key]
@@ -211,7 +217,7 @@ def _spelled(key: str, known: Sequence[str], style: KeyStyle, where: list[str | 
         if style.snake:
             raise FirewallArgsError(f"{label}: camelCase is how other languages spell it; in Python write {name}")
         raise FirewallArgsError(f"{label}: snake_case is Python's spelling; write {to_camel(name)}")
-    valid = ", ".join(sorted(own))
+    valid = ", ".join(sorted(k for k, name in own.items() if shown is None or name in shown))
     here = "args keys" if not where else "keys here"
     raise FirewallArgsError(f"{label}: unknown key {key!r}; valid {here}: {valid}")
 
@@ -227,6 +233,11 @@ def normalise_args(args: Any, known: Sequence[str], cloud: Cloud | None, style: 
         raise FirewallArgsError(f"args: {type(args).__name__} is not a mapping; valid: a dict of the arguments")
     out: dict[str, Any] = {}
     for key, value in args.items():
+        if key in ("lock_file", "lockFile"):
+            raise FirewallArgsError(
+                f"{style.prefix}{key}: a component opens no file; pass the lock's content as {style.field('lock')} "
+                "(Python: seawall.project_inputs; TypeScript: readFileSync; YAML: fn::readFile)"
+            )
         name = _spelled(str(key), known, style, [])
         if value is None:
             continue
@@ -234,7 +245,7 @@ def normalise_args(args: Any, known: Sequence[str], cloud: Cloud | None, style: 
             value = _nested(value, _NESTED[f"quotas.{cloud}"], style, [name])
         elif name == "peers" and isinstance(value, Mapping):
             value = {
-                peer: _nested(binding, _NESTED["peers.*"], style, [name, str(peer)])
+                peer: _nested(binding, _NESTED["peers.*"], style, [name, str(peer)], PEER_FIELDS.get(cloud or ""))
                 if isinstance(binding, Mapping)
                 else binding
                 for peer, binding in value.items()
@@ -245,10 +256,16 @@ def normalise_args(args: Any, known: Sequence[str], cloud: Cloud | None, style: 
     return out
 
 
-def _nested(value: Mapping[Any, Any], known: Sequence[str], style: KeyStyle, where: list[str | int]) -> dict[str, Any]:
+def _nested(
+    value: Mapping[Any, Any],
+    known: Sequence[str],
+    style: KeyStyle,
+    where: list[str | int],
+    shown: Sequence[str] | None = None,
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, item in value.items():
-        name = _spelled(str(key), known, style, where)
+        name = _spelled(str(key), known, style, where, shown)
         if item is None:
             continue
         out[name] = _whole(item) if name in _INTEGER_KEYS and not style.snake else item
@@ -511,8 +528,6 @@ def read_intent(
     style = key_style()
     given = normalise_args(args, keys, cloud, style)
     require(given, required[0], required[1], style)
-    if "lock_file" in given:  # (not an argument any more; normalise_args refuses it first)
-        raise FirewallArgsError(f"{style.label(['lock_file'])}: the component reads no files; pass lock")
     lock = lock_input(given.pop("lock", None), style)
     priorities = priorities_input(given.pop("priorities", None), style)
     old_prefix = given.get("name_prefix") if isinstance(given.get("name_prefix"), str) else default_name_prefix(stack)
