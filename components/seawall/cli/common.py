@@ -228,6 +228,8 @@ CatalogDirOption = Annotated[
         "--catalog", help="Catalogue directory (default: the catalogue shipped with seawall).", show_default=False
     ),
 ]
+
+
 def project_stacks_dir(start: Path | None = None) -> Path | None:
     """Where the Pulumi project around ``start`` (the working directory) keeps its ``Pulumi.<stack>.yaml`` files.
 
