@@ -2,7 +2,7 @@
 
 The child sets ``RLIMIT_AS`` (``resource.setrlimit``) before importing seawall, runs the
 command line exactly as the ``seawall`` script does, and reports its exit code, the
-seconds the command took and its peak resident memory (``ru_maxrss``) to a side file,
+seconds the command took and its peak resident memory (``VmHWM``) to a side file,
 so stdout and stderr are the command's own. A command that needs more memory than the
 limit ends in a ``MemoryError`` there (a traceback and exit 1), which the checks see.
 """
@@ -36,7 +36,9 @@ except BaseException:
     code = 1
 finally:
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # VmHWM: this process's own high-water mark (ru_maxrss would count the parent's size at fork).
+    status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    peak = int(status["VmHWM"].split()[0]) * 1024
     with open(report, "w") as out:
         json.dump({"code": code, "seconds": seconds, "peak": peak}, out)
 sys.exit(code)
