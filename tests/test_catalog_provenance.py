@@ -148,3 +148,54 @@ def test_ids_carry_their_product_prefix(catalog: Catalog) -> None:
     prefix = {"clearswift-seg": "seg-", "clearswift-sxg": "sxg-", "trendmicro-imss": "imss-"}
     for product, entry in catalog.entries():
         assert entry.id.startswith(prefix[product.product]), entry.id
+
+
+def quotations(catalog: Catalog) -> list[tuple[str, str, str]]:
+    """Every `ja` text of the catalogue: (where, text, the product whose document it quotes)."""
+    quoted = []
+    for name, product in catalog.products.items():
+        texts = [(f"hosts.{k}", v, name) for k, v in product.hosts.items()]
+        texts += [(f"features.{k}", v, name) for k, v in product.features.items()]
+        texts += [(f"services.{k}", v.purpose, name) for k, v in product.services.items()]
+        texts += [(f"entries.{e.id}", e.purpose, e.source.product or name) for e in product.entries]
+        texts += [
+            (f"message_paths.{m.id}", t, name)
+            for m in product.message_paths
+            for t in (m.when, *(h.name for h in m.hops))
+        ]
+        quoted += [(f"{name}: {where}", t.ja, doc) for where, t, doc in texts if t.ja]
+    return quoted
+
+
+def test_every_japanese_text_is_a_byte_exact_quotation(catalog: Catalog, seeds: dict[str, str]) -> None:
+    """Not "the same words, whitespace aside": the no-break space after PMM and a cell's line breaks included."""
+    quoted = quotations(catalog)
+    assert len(quoted) > 80
+    inexact = [where for where, ja, doc in quoted if ja not in seeds[doc]]
+    assert inexact == []
+
+
+def test_a_quotation_printed_over_several_lines_says_so(catalog: Catalog) -> None:
+    """A cell the document breaks over lines keeps its breaks, and its entry's notes say it spans them."""
+    spanning = []
+    for product in catalog.products.values():
+        for entry in product.entries:
+            if entry.purpose.ja and "\n" in entry.purpose.ja:
+                lines = entry.purpose.ja.count("\n") + 1
+                spanning.append(entry.id)
+                assert f"prints this cell over {_number(lines)} lines" in " ".join((entry.notes or "").split()), (
+                    entry.id
+                )
+    assert sorted(spanning) == [
+        "sxg-applianceupdate",
+        "sxg-av-updates",
+        "sxg-peer-communications-outbound",
+        "sxg-spam-rules",
+    ]
+    assert all(
+        "\n" not in ja for where, ja, _ in quotations(catalog) if not where.split(": ")[1].startswith("entries.")
+    )
+
+
+def _number(n: int) -> str:
+    return {3: "three", 7: "seven", 19: "nineteen"}.get(n, str(n))
