@@ -766,3 +766,78 @@ def test_the_arm_server_answers_the_sdk_as_arm_does_and_refuses_what_arm_would(a
 
 def deploy_ids(arm: ArmServer) -> dict[str, str]:
     return {"gateway": resource_id(SUB, GROUP[DMZ], "applicationSecurityGroups", "dmz-gateway-asg")}
+
+
+# --- judged in packets (issue: verdicts from what the NSG admits, not from how a rule is spelled) ---------------
+
+
+@pytest.mark.parametrize(
+    ("change", "admitted"),
+    [
+        ({"sourceAddressPrefix": "Internet"}, "tag:VirtualNetwork"),  # the virtual network is not "Internet"
+        ({"protocol": "Tcp"}, "protocols 0-5; protocols 7-255"),  # everything but TCP falls to AllowVnetInBound
+        ({"sourceAddressPrefix": "10.0.0.0/8"}, "tag:AzureLoadBalancer"),
+    ],
+    ids=["deny-all-inbound narrowed to Internet", "deny-all-inbound narrowed to Tcp", "narrowed to 10.0.0.0/8"],
+)
+def test_a_narrowed_deny_all_is_broadening(arm: ArmServer, audit: Audit, change: dict[str, str], admitted: str) -> None:
+    d = deploy(arm, DMZ)
+    d.set("gateway", "deny-all-inbound", **change)
+    code, report = audit()
+    assert code == 3, report
+    first = report["drift"][0]
+    assert (first["kind"], first["rule"]) in {
+        ("changed-addresses", "deny-all-inbound"),
+        ("changed-protocol", "deny-all-inbound"),
+    }
+    assert first["broadening"].startswith("deny-all-inbound no longer stops what it was planned to")
+    assert admitted in first["broadening"] and "AllowVnetInBound" in first["broadening"]
+
+
+def test_an_allow_below_a_higher_priority_deny_is_drift_not_broadening(arm: ArmServer, audit: Audit) -> None:
+    """A new deny for 3389 at 150 and a new allow for 3389 from the internet at 160: RDP stays closed."""
+    d = deploy(arm, DMZ)
+    rdp = {"protocol": "Tcp", "direction": "Inbound", "sourcePortRange": "*", "destinationPortRange": "3389",
+           "sourceAddressPrefix": "Internet", "destinationAddressPrefix": "*"}  # fmt: skip
+    d.add("gateway", "deny-rdp", access="Deny", priority=150, **rdp)
+    d.add("gateway", "allow-rdp", access="Allow", priority=160, **rdp)
+    code, report = audit()
+    assert code == 1, report
+    assert [(x[0], x[2], x[3]) for x in lines(report)] == [
+        ("extra-rule", "deny-rdp", False),
+        ("extra-rule", "allow-rdp", False),
+    ]
+
+
+def test_the_same_allow_above_the_deny_is_broadening(arm: ArmServer, audit: Audit) -> None:
+    d = deploy(arm, DMZ)
+    rdp = {"protocol": "Tcp", "direction": "Inbound", "sourcePortRange": "*", "destinationPortRange": "3389",
+           "sourceAddressPrefix": "Internet", "destinationAddressPrefix": "*"}  # fmt: skip
+    d.add("gateway", "deny-rdp", access="Deny", priority=170, **rdp)
+    d.add("gateway", "allow-rdp", access="Allow", priority=160, **rdp)
+    code, report = audit()
+    assert code == 3
+    assert lines(report)[0] == ("extra-rule", "gateway", "allow-rdp", True, ("internet-ingress-documented",))
+
+
+def test_a_stray_nsg_in_another_resource_group_is_judged_by_what_it_admits(arm: ArmServer, audit: Audit) -> None:
+    d = deploy(arm, DMZ)
+    arm.add_resource_group(SUB, "rg-elsewhere", "westeurope")
+    stray = resource_id(SUB, "rg-elsewhere", "networkSecurityGroups", "mail-hotfix")
+    rule = {
+        "name": "allow-ssh",
+        "properties": {"protocol": "Tcp", "access": "Allow", "priority": 200, "direction": "Inbound",
+                       "sourcePortRange": "*", "destinationPortRange": "22", "sourceAddressPrefix": "Internet",
+                       "destinationAddressPrefix": "*"},
+    }  # fmt: skip
+    tags = {"seawall:stack": DMZ, "seawall:role": "gateway"}
+    arm.put(stray, {"location": "westeurope", "tags": tags, "properties": {"securityRules": [rule]}})
+    code, report = audit()
+    assert code == 1, report  # not attached: it lets nothing through yet
+    nic = resource_id(SUB, "rg-elsewhere", "networkInterfaces", "mail-nic")
+    arm.put(nic, {"location": "westeurope", "properties": {"networkSecurityGroup": {"id": stray}}})
+    code, report = audit()
+    assert code == 3, report
+    line = next(x for x in report["drift"] if x["kind"] == "nsg-outside-resource-group")
+    assert line["broadening"].startswith("is attached and admits what the plan does not: tcp/22 on gateway")
+    assert "no-management-from-internet" in line["policy"]

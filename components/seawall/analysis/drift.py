@@ -63,6 +63,7 @@ KINDS = (
     "changed-asgs",
     "changed-priority",
     "changed-rule",
+    "admits-more",  # packets the cloud admits beyond the plan that no other line accounts for
     "renamed-rule",
     # AWS prefix lists
     "missing-prefix-list",
@@ -244,8 +245,8 @@ class PolicyInputs:
             {4: s.internet_equivalent.ipv4, 6: s.internet_equivalent.ipv6},
         )
 
-    def judge(self, resources: Iterable[Resource]) -> dict[str, tuple[str, ...]]:
-        """Resource name → the policy rules its rules break (in the policy's order)."""
+    def judge(self, resources: Iterable[Resource], by: str = "resource") -> dict[str, tuple[str, ...]]:
+        """Resource name (or, ``by="label"``, the rule label a finding starts with) → the policy rules broken."""
         levels = parse_levels(dict(self.levels), "seawall:policy")
         for name in NOT_ABOUT_REACH:
             levels[name] = "disabled"
@@ -258,7 +259,8 @@ class PolicyInputs:
             allow_private=self.allow_private,
             internet_prefixes=self.internet_prefixes,
         ):
-            found.setdefault(v.resource, set()).add(v.rule)
+            key = v.resource if by == "resource" else v.message.split(": ", 1)[0]
+            found.setdefault(key, set()).add(v.rule)
         return {name: tuple(r for r in RULES if r in rules) for name, rules in found.items()}
 
 

@@ -91,8 +91,9 @@ class Context:
 
     # Where the model says the internet gets through, per role and direction (set by check_resources).
     exposed: dict[int, str] | None = None
-    # Internet-equivalent traffic that only Azure's default rules let through (no deny-all): (NSG, text).
-    defaults: tuple[tuple[Resource, str, str], ...] = ()
+    # What Azure's default allow rules decide in each NSG (nothing while a deny-all comes first):
+    # (NSG, direction, default rule, the packets it lets through).
+    defaults: tuple[tuple[Resource, str, str, Node], ...] = ()
 
     def internet(self, v: RuleView) -> bool:
         """The cloud will let the whole internet through this rule (alone, or with the role's other rules).
@@ -168,13 +169,18 @@ def internet_ingress_documented(ctx: Context) -> Iterator[Finding]:
 
 def _default_exposure(ctx: Context, direction: str) -> Iterator[Finding]:
     """Internet traffic that only Azure's default rules admit: the NSG lost (or narrowed) its deny-all."""
-    for nsg, way, text in ctx.defaults:
-        if way == direction:
-            what = "from" if direction == "in" else "to"
+    for nsg, way, default, node in ctx.defaults:
+        if way != direction:
+            continue
+        wide = [p for p in slices(node) if internet(p.peer, ctx.prefixes)]
+        if wide:
+            merged = _merge_ranges([p.protocols for p in wide])
+            what = "every protocol" if merged == [(0, 255)] else ", ".join(_protocol_word(r) for r in merged)
             yield (
                 nsg,
-                f"{nsg.name}: Azure's default {text} {what} the internet; valid: a deny-all-"
-                f"{'inbound' if direction == 'in' else 'outbound'} rule that ends the NSG's band",
+                f"{nsg.name}: Azure's default {default} lets {what} {'in from' if direction == 'in' else 'out to'} "
+                f"the internet; valid: a deny-all-{'inbound' if direction == 'in' else 'outbound'} rule ending the "
+                "NSG's band",
             )
 
 
@@ -206,6 +212,28 @@ def no_product_internal_ports(ctx: Context) -> Iterator[Finding]:
             yield (
                 v.resource,
                 f"{v.label}: opens product-internal port(s) {', '.join(map(str, hits[:8]))}{' …' if len(hits) > 8 else ''}",
+            )
+    for nsg, way, default, node in ctx.defaults:
+        if way != "in":
+            continue
+        product = (
+            nsg.inputs.get("tags", {}).get("seawall:product") if isinstance(nsg.inputs.get("tags"), Mapping) else None
+        )
+        ports = local.get(product or "", everything)
+        opened = {
+            p
+            for part in slices(node)
+            if part.protocols[0] <= 17 and part.protocols[1] >= 6
+            for lo, hi in part.ports
+            for p in ports
+            if lo <= p <= hi
+        }
+        if opened:
+            hits = sorted(opened)
+            yield (
+                nsg,
+                f"{nsg.name}: Azure's default {default} opens product-internal port(s) "
+                f"{', '.join(map(str, hits[:8]))}{' …' if len(hits) > 8 else ''}",
             )
 
 
@@ -593,7 +621,7 @@ def _view_box(v: RuleView) -> Node:
 
 def _exposed(
     index: ResourceIndex, views: Iterable[RuleView], prefixes: Mapping[int, int]
-) -> tuple[dict[int, str], tuple[tuple[Resource, str, str], ...]]:
+) -> tuple[dict[int, str], tuple[tuple[Resource, str, str, Node], ...]]:
     """Rules through which the internet gets in (or out), judged on what each role admits at each port.
 
     A slice of the role's admitted packets (protocol, ports) whose peers are internet-equivalent
@@ -606,7 +634,7 @@ def _exposed(
     for v in views:
         by_role.setdefault((v.role, v.direction), []).append(v)
     out: dict[int, str] = {}
-    defaults: list[tuple[Resource, str, str]] = []
+    defaults: list[tuple[Resource, str, str, Node]] = []
     nsgs = {r.name: r for r in index.resources}
     for (role, direction), found in model.sets.items():
         members = by_role.get((role, direction), [])
@@ -631,15 +659,21 @@ def _exposed(
                 else:
                     text = out.get(id(v), "")
                 out.setdefault(id(v), text)
-            for d in found.deciders:
-                if d.default and d.allow and intersection(d.node, piece) is not False:
-                    nsg = nsgs.get(d.label.split("/", 1)[0])
-                    if nsg is not None:
-                        defaults.append(
-                            (nsg, direction, f"{d.label.split('/', 1)[1]} admits {_protocol_word(part.protocols)}")
-                        )
-    unique = {(nsg.name, way, text): (nsg, way, text) for nsg, way, text in defaults}
-    return out, tuple(unique.values())
+        for d in found.deciders:
+            nsg_name, _, default = d.label.rpartition("/")
+            if d.default and d.allow and nsg_name in nsgs:
+                defaults.append((nsgs[nsg_name], direction, default.removesuffix(" (Azure default)"), d.node))
+    return out, tuple(defaults)
+
+
+def _merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
 
 
 def _embedded_only(v: RuleView, prefixes: Mapping[int, int]) -> bool:

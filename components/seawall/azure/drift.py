@@ -43,6 +43,10 @@ from seawall.azure.limits import (
 from seawall.azure.render import AzurePeer, AzureRule, AzureSpec
 from seawall.errors import UserError
 from seawall.netaddr import canonical_cidr, internet_equivalent, network_key
+from seawall.packets.admitted import Admitted, Change, Direction, PacketRule, Unknown, anchors, build
+from seawall.packets.describe import lines as describe
+from seawall.packets.resources import azure_rule
+from seawall.packets.space import Node, difference, intersection, union_all
 from seawall.registered import Resource
 from seawall.stack import CompiledStack, render_azure_stack
 
@@ -369,9 +373,11 @@ def compare_azure(spec: AzureSpec, account: az.AzureAccount, policy: PolicyInput
                     nsg_id=nsg.id,
                 )
             )
-    drift = [_az_broadening(d, planned, match) for d in drift]
+    packets = _AzPackets.of(spec, planned, match, account.outside_nsgs, account.outside_asgs)
+    drift = [_az_broadening(d, planned, match, packets) for d in drift]
+    drift += packets.unexplained(drift)
     if policy is not None:
-        drift = _az_policy(drift, policy, planned, match)
+        drift = _az_policy(drift, policy, planned, match, account.outside_nsgs)
     return sorted(drift, key=Drift.sort_key)
 
 
@@ -408,7 +414,8 @@ def _match_azure(spec: AzureSpec, account: az.AzureAccount, match: _AzMatch) -> 
         match.drift.append(
             Drift(
                 "nsg-outside-resource-group",
-                _outside(nsg, spec.stack, account.resource_group) + "; its rules were not compared",
+                _outside(nsg, spec.stack, account.resource_group)
+                + ("; it is attached, so it is judged by what it admits" if nsg.attached else "; it is not attached"),
                 role=az.tag(nsg.tags, ROLE_TAG),
                 nsg_id=nsg.id,
                 resource_group=nsg.resource_group,
@@ -550,82 +557,230 @@ def _edit(name: str, p: AzRule, a: AzRule) -> str:
     return f"{name} {p.field_value(name)} → {a.field_value(name)}"
 
 
-def _az_broadening(d: Drift, planned: Mapping[str, list[AzRule]], match: _AzMatch) -> Drift:
+@dataclass
+class _AzPackets:
+    """What the plan and the subscription admit, per role and direction, and what the cloud admits beyond the plan."""
+
+    plan: Admitted
+    cloud: Admitted
+    more: dict[tuple[str, Direction], Node]  # cloud − plan
+    extra: dict[str, tuple[Admitted, dict[tuple[str, Direction], Node]]]  # stray NSG id → its model, beyond plan
+    plan_nsgs: dict[str, str] = field(default_factory=dict)  # role → planned NSG name
+    explained: list[tuple[str, Direction, Node]] = field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls,
+        spec: AzureSpec,
+        planned: Mapping[str, list[AzRule]],
+        match: _AzMatch,
+        outside: Iterable[az.ActualNsg] = (),
+        outside_asgs: Iterable[az.ActualAsg] = (),
+    ) -> _AzPackets:
+        unknown: list[Unknown] = []
+        names = {r.role: r.nsg_name for r in spec.roles}
+        plan = build(
+            "azure",
+            [
+                *(_packet(names[role], rule, unknown) for role, rules in planned.items() for rule in rules),
+                *(a for role, name in names.items() for a in anchors(name, role)),
+            ],
+        )
+        cloud_rules = []
+        for role, nsg in match.nsgs.items():
+            cloud_rules += [_packet(nsg.name, _actual_az(role, r, match.asg_roles), unknown) for r in nsg.rules]
+            cloud_rules += anchors(nsg.name, role)
+        cloud = build("azure", cloud_rules)
+        more = {key: node for key in cloud.roles() if (node := difference(cloud.get(*key), plan.get(*key))) is not False}
+        extra = {}
+        # A stray NSG (a second one for a role, or one in another resource group) that is attached
+        # somewhere is judged by what it admits, its own rules and then Azure's defaults.
+        # Its ASG references mean roles by the ASGs' tags, wherever those ASGs are.
+        roles = {a.id.casefold(): r for a in outside_asgs if (r := az.tag(a.tags, ROLE_TAG))} | match.asg_roles
+        for nsg in [*match.extra_nsgs, *outside]:
+            if not nsg.attached:
+                continue
+            role = az.tag(nsg.tags, ROLE_TAG) or "?"
+            rules = [_packet(nsg.name, _actual_az(role, r, roles), []) for r in nsg.rules]
+            model = build("azure", [*rules, *anchors(nsg.name, role)])
+            beyond = {
+                key: node
+                for key in model.roles()
+                if (node := difference(model.get(*key), plan.get(*key))) is not False
+            }
+            extra[nsg.id] = (model, beyond)
+        return cls(plan, cloud, more, extra, names)
+
+    def opened_by(self, role: str, direction: str, nsg: str, name: str) -> Node:
+        """Packets beyond the plan that the subscription's rule ``name`` decides (it lets them through)."""
+        return self._decided(self.cloud, role, direction, f"{nsg}/{name}", True)
+
+    def released_by(self, role: str, direction: str, nsg: str, name: str) -> Node:
+        """Packets beyond the plan that the planned deny ``name`` would have stopped."""
+        return self._decided(self.plan, role, direction, f"{nsg}/{name}", False)
+
+    def _decided(self, model: Admitted, role: str, direction: str, label: str, allow: bool) -> Node:
+        key = (role, _way(direction))
+        found, more = model.sets.get(key), self.more.get(key, False)
+        if found is None or more is False:
+            return False
+        hit = union_all(intersection(d.node, more) for d in found.deciders if d.label == label and d.allow == allow)
+        if hit is not False:
+            self.explained.append((role, key[1], hit))
+        return hit
+
+    def unexplained(self, drift: list[Drift]) -> list[Drift]:
+        """Broadening no drift line accounts for, as lines of its own (exact, never dropped)."""
+        out = []
+        for (role, direction), node in sorted(self.more.items(), key=lambda item: item[0]):
+            done = union_all(n for r, d, n in self.explained if (r, d) == (role, direction))
+            rest = difference(node, done)
+            if rest is False:
+                continue
+            found = self.cloud.sets[(role, direction)]
+            for line in describe(Change(role, direction, rest, tuple(found.deciding(rest)))):
+                out.append(Drift("admits-more", line.sentence("the subscription admits"), role=role, broadening=line.sentence("admits")))
+        return out
+
+
+def _way(direction: str) -> Direction:
+    return "in" if direction.casefold() in ("inbound", "in") else "out"
+
+
+def _packet(nsg: str, rule: AzRule, unknown: list[Unknown]) -> PacketRule:
+    """An Azure rule by content as a packet rule (ASGs of the stack as role symbols)."""
+    body: dict[str, Any] = {
+        "name": rule.name,
+        "priority": rule.priority,
+        "direction": rule.direction,
+        "access": rule.access,
+        "protocol": rule.protocol,
+        "destinationPortRanges": list(rule.ports),
+        "sourcePortRanges": list(rule.source_ports),
+        "description": rule.description,
+    }
+    for end, side in (("source", rule.source), ("destination", rule.destination)):
+        body[f"{end}AddressPrefixes"] = list(side.addresses)
+        body[f"{end}ApplicationSecurityGroups"] = [{"id": a} for a in side.asgs]
+    return azure_rule(nsg, rule.role, body, _asg_role, unknown)
+
+
+def _asg_role(ref: Any) -> str | None:
+    return ref.removeprefix("role:") if isinstance(ref, str) and ref.startswith("role:") else None
+
+
+def _packets_text(role: str, direction: str, node: Node, model: Admitted) -> str:
+    found = model.sets.get((role, _way(direction)))
+    deciders = tuple(found.deciding(node)) if found else ()
+    found_lines = describe(Change(role, _way(direction), node, deciders))
+    shown = "; ".join(line.sentence("lets through").removeprefix("lets through ") for line in found_lines[:3])
+    more = f" and {len(found_lines) - 3} more" if len(found_lines) > 3 else ""
+    return shown + more
+
+
+def _az_broadening(d: Drift, planned: Mapping[str, list[AzRule]], match: _AzMatch, packets: _AzPackets) -> Drift:
+    """A drift line is broadening when the subscription admits, through it, packets the plan does not.
+
+    Judged on packets: an extra allow that a higher-priority deny shadows lets nothing new through;
+    a deny-all narrowed to ``Internet`` (or to ``Tcp``) lets the virtual network in through Azure's
+    defaults, and that is broadening.
+    """
     why: str | None = None
     rule = d.rule
-    if d.kind == "extra-rule" and isinstance(rule, AzRule):
-        allows = [p for p in planned.get(rule.role, []) if p.access == "Allow"]
-        if not any(_az_within(rule, p) for p in allows):
-            why = f"opens {rule.sentence()}"
+    nsg = match.nsgs.get(d.role or "")
+    nsg_name = nsg.name if nsg is not None else ""
+    planned_nsg = packets.plan_nsgs
+    if d.kind in ("extra-rule", "shadowed-deny-all") and isinstance(rule, AzRule) and rule.access == "Allow":
+        hit = packets.opened_by(rule.role, rule.direction, nsg_name, rule.name)
+        if hit is not False:
+            why = (
+                f"opens {rule.sentence()}"
+                if d.kind == "extra-rule"
+                else f"{rule.name} opens {rule.sentence()} ahead of {DENY_ALL[rule.direction]}"
+            )
     elif d.kind.startswith("changed-") and isinstance(rule, AzRule) and isinstance(d.planned, AzRule):
-        if not _az_within(rule, d.planned):
+        opened = packets.opened_by(rule.role, rule.direction, nsg_name, rule.name) if rule.access == "Allow" else False
+        released = (
+            packets.released_by(d.planned.role, d.planned.direction, planned_nsg.get(d.planned.role, ""), d.planned.name)
+            if d.planned.access == "Deny"
+            else False
+        )
+        if opened is not False:
             why = f"{rule.name} now allows {rule.sentence()}"
             if d.planned.access == "Allow":
                 why += f"; planned {d.planned.sentence()}"
-    elif d.kind == "missing-deny-all" and isinstance(rule, AzRule):
-        why = AZURE_DEFAULTS[rule.direction]
-    elif d.kind == "shadowed-deny-all" and isinstance(rule, AzRule):
-        why = f"{rule.name} opens {rule.sentence()} ahead of {DENY_ALL[rule.direction]}"
-    elif d.kind == "extra-nsg":
-        nsg = next(n for n in match.extra_nsgs if n.id == d.nsg_id)
-        held = [r for r in nsg.rules if r.access.casefold() == "allow"]
-        if held and nsg.attached:
-            why = f"is attached and holds {count(held, 'allow rule')} the plan does not have"
+        elif released is not False:
+            why = f"{rule.name} no longer stops what it was planned to: the subscription now " + _packets_text(
+                rule.role, rule.direction, released, packets.cloud
+            ).replace("admits ", "admits ", 1)
+    elif d.kind in ("missing-deny-all", "missing-rule") and isinstance(rule, AzRule) and rule.access == "Deny":
+        released = packets.released_by(rule.role, rule.direction, planned_nsg.get(rule.role, ""), rule.name)
+        if released is not False:
+            why = AZURE_DEFAULTS[rule.direction] if d.kind == "missing-deny-all" else (
+                f"{rule.name} is gone: the subscription now lets through "
+                + _packets_text(rule.role, rule.direction, released, packets.cloud)
+            )
+    elif d.kind in ("extra-nsg", "nsg-outside-resource-group") and d.nsg_id in packets.extra:
+        model, beyond = packets.extra[d.nsg_id]
+        if beyond:
+            (role, direction), node = sorted(beyond.items(), key=lambda item: item[0])[0]
+            why = f"is attached and admits what the plan does not: {_packets_text(role, direction, node, model)}"
     return replace(d, broadening=why) if why else d
 
 
 def _az_policy(
-    drift: list[Drift], policy: PolicyInputs, planned: Mapping[str, list[AzRule]], match: _AzMatch
+    drift: list[Drift],
+    policy: PolicyInputs,
+    planned: Mapping[str, list[AzRule]],
+    match: _AzMatch,
+    outside: Iterable[az.ActualNsg] = (),
 ) -> list[Drift]:
-    """Name the policy rules the subscription's rules break, on every broadening line (one resource per rule)."""
+    """Name the policy rules the subscription's rules break, on every broadening line.
+
+    Each NSG is judged whole, as the cloud evaluates it (first match, then Azure's defaults), so a
+    rule that a deny shadows breaks nothing; a finding names its rule (``<nsg id>/<rule>``) or,
+    for what only Azure's defaults let through, the NSG.
+    """
     described = {(role, p.name): p.description for role, rules in planned.items() for p in rules}
     resources = [
         Resource(APPLICATION_SECURITY_GROUP, f"asg:{role}", "", {"tags": {ROLE_TAG: role}}) for role in match.asgs
     ]
-    names: dict[tuple[str, str], str] = {}  # (nsg id, rule name) → resource name
-
-    def add(nsg: az.ActualNsg, role: str, rule: AzRule, description: str) -> None:
-        name = f"{nsg.id}/{rule.name}"
-        names[(nsg.id, rule.name)] = name
-        body = {
-            "name": rule.name,
-            "priority": rule.priority,
-            "direction": rule.direction,
-            "access": rule.access,
-            "protocol": rule.protocol,
-            "destinationPortRanges": list(rule.ports),
-            "description": description,
-        }
-        for end, side in (("source", rule.source), ("destination", rule.destination)):
-            body[f"{end}AddressPrefixes"] = list(side.addresses)
-            body[f"{end}ApplicationSecurityGroups"] = [
-                {"id": f"${{asg:{a.removeprefix('role:')}.id}}" if a.startswith("role:") else a} for a in side.asgs
-            ]
-        tags = {ROLE_TAG: role, "seawall:product": policy.product}
-        resources.append(Resource(NETWORK_SECURITY_GROUP, name, "", {"tags": tags, "securityRules": [body]}))
-
-    for role, nsg in [*match.nsgs.items(), *((az.tag(n.tags, ROLE_TAG) or "?", n) for n in match.extra_nsgs)]:
+    chosen = [(role, nsg, role) for role, nsg in match.nsgs.items()]
+    match.extra_nsgs += [n for n in outside if n.attached and n not in match.extra_nsgs]
+    # A stray NSG is judged on its own (its rules and Azure's defaults), not as a second NSG on the role's NICs.
+    strays = [(az.tag(n.tags, ROLE_TAG) or "?", n, f"{az.tag(n.tags, ROLE_TAG) or '?'}@{n.name}") for n in match.extra_nsgs]
+    for role, nsg, judged_as in [*chosen, *strays]:
+        bodies = []
         for raw in nsg.rules:
             rule = _actual_az(role, raw, match.asg_roles)
-            add(nsg, role, rule, described.get((role, rule.name), raw.description))
-        for raw in nsg.default_rules:  # Azure's defaults let through what a deleted deny-all no longer stops
-            rule = _actual_az(role, raw, match.asg_roles)
-            add(nsg, role, replace(rule, name=f"default:{rule.name}"), "")
-    broken = policy.judge(resources)
+            body: dict[str, Any] = {
+                "name": rule.name,
+                "priority": rule.priority,
+                "direction": rule.direction,
+                "access": rule.access,
+                "protocol": rule.protocol,
+                "destinationPortRanges": list(rule.ports),
+                "description": described.get((role, rule.name), raw.description),
+            }
+            for end, side in (("source", rule.source), ("destination", rule.destination)):
+                body[f"{end}AddressPrefixes"] = list(side.addresses)
+                body[f"{end}ApplicationSecurityGroups"] = [
+                    {"id": f"${{asg:{a.removeprefix('role:')}.id}}" if a.startswith("role:") else a} for a in side.asgs
+                ]
+            bodies.append(body)
+        tags = {ROLE_TAG: judged_as, "seawall:product": policy.product}
+        resources.append(Resource(NETWORK_SECURITY_GROUP, nsg.id, "", {"tags": tags, "securityRules": bodies}))
+    broken = policy.judge(resources, by="label")
 
     def lookup(d: Drift) -> list[str]:
-        if d.kind == "extra-nsg":
+        if d.kind in ("extra-nsg", "nsg-outside-resource-group"):
             nsg = next(n for n in match.extra_nsgs if n.id == d.nsg_id)
-            return [names[(nsg.id, r.name)] for r in nsg.rules]
-        if d.kind == "missing-deny-all" and isinstance(d.rule, AzRule) and d.nsg_id:
-            nsg = match.nsgs[d.rule.role]
-            return [
-                names[(nsg.id, f"default:{r.name}")]
-                for r in nsg.default_rules
-                if r.direction.casefold() == d.rule.direction.casefold()
-            ]
+            return [nsg.id, *(f"{nsg.id}/{r.name}" for r in nsg.rules)]
+        if d.kind in ("missing-deny-all", "admits-more") and d.role in match.nsgs:
+            nsg = match.nsgs[d.role]
+            return [nsg.id, *(f"{nsg.id}/{r.name}" for r in nsg.rules)] if d.kind == "admits-more" else [nsg.id]
         if isinstance(d.rule, AzRule) and d.nsg_id:
-            return [names.get((d.nsg_id, d.rule.name), "")]
+            return [f"{d.nsg_id}/{d.rule.name}", d.nsg_id] if d.rule.access == "Deny" else [f"{d.nsg_id}/{d.rule.name}"]
         return []
 
     return [replace(d, policy=broken_rules(broken, lookup(d))) if d.broadening else d for d in drift]

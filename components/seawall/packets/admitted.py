@@ -148,7 +148,7 @@ class Admitted:
         found = self.sets.get((role, direction))
         return found.node if found else False
 
-    def keys(self) -> list[tuple[str, Direction]]:
+    def roles(self) -> list[tuple[str, Direction]]:
         return sorted(self.sets)
 
 
@@ -171,6 +171,12 @@ def azure_defaults(direction: Direction) -> list[PacketRule]:
         PacketRule(f"{name} (Azure default)", "", direction, allow, b, 65000 + n, default=True)
         for n, (name, allow, b) in enumerate(made)
     ]
+
+
+def anchors(nsg: str, role: str) -> list[PacketRule]:
+    """Rules that match nothing, one per direction: an NSG with no rules of a direction still has Azure's defaults."""
+    empty = Box(EVERY_PEER, (), ALL_PORTS, EVERY_PEER)
+    return [PacketRule(f"{nsg}/(no rules)", role, d, False, empty, 4097, nsg) for d in ("in", "out")]
 
 
 def build(cloud: str, rules: Iterable[PacketRule], unknown: Iterable[Unknown] = ()) -> Admitted:

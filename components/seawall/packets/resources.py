@@ -213,9 +213,9 @@ def azure_rule(
         unknown.append(Unknown(role, f"protocol::{label}::{rule.get('protocol')}", f"{label}: protocol unknown"))
         protocols = ALL_PROTOCOLS
     source_ports = _port_texts(rule, "source")
-    if source_ports != ["*"]:
+    if source_ports != ["*"] and access != "allow":  # an allow read as every source port is the wider reading
         unknown.append(
-            Unknown(role, f"sourceports::{label}::{source_ports}", f"{label}: source ports are not modelled")
+            Unknown(role, f"sourceports::{label}::{source_ports}", f"{label}: a deny's source ports are not modelled")
         )
     ports: list[tuple[int, int]] = []
     for text in _port_texts(rule, "destination"):
