@@ -154,6 +154,66 @@ def test_the_packet_model_page_is_in_the_nav_under_explanation() -> None:
     assert "The packet model behind diff and audit: explanation/packets.md" in explanation
 
 
+def written_pages() -> list[Path]:
+    """The hand-written pages and the README (generated pages are checked against their generator)."""
+    return [README, *(p for p in DOCS.rglob("*.md") if "reference" not in p.relative_to(DOCS).parts[:1])]
+
+
+def code_blocks(path: Path, language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```", path.read_text(encoding="utf-8"), re.S | re.M)
+
+
+def test_every_seawall_command_line_in_the_docs_names_real_commands_and_options() -> None:
+    import shlex
+
+    import typer
+    from seawall.cli import register
+
+    root = typer.main.get_command(register())
+
+    def options(command: Any) -> set[str]:
+        return {o for p in command.params for o in [*getattr(p, "opts", []), *getattr(p, "secondary_opts", [])]}
+
+    checked, wrong = 0, []
+    for path in written_pages():
+        for block in code_blocks(path, "sh"):
+            for line in block.splitlines():
+                line = line.removeprefix("$ ").split(" # ", 1)[0]
+                if not line.startswith("seawall "):
+                    continue
+                words = shlex.split(line.split("|", 1)[0].split(">", 1)[0])[1:]
+                command, known = root, options(root)
+                while words and not words[0].startswith("-") and hasattr(command, "commands"):
+                    if words[0] not in command.commands:
+                        wrong.append(f"{path.name}: {line}: no command {words[0]!r}")
+                        break
+                    command = command.commands[words.pop(0)]
+                    known |= options(command)
+                wrong += [
+                    f"{path.name}: {line}: no option {w}"
+                    for w in words
+                    if w.startswith("-") and w.split("=")[0] not in known
+                ]
+                checked += 1
+    assert wrong == []
+    assert checked > 40
+
+
+def test_python_examples_in_the_docs_are_formatted_as_ruff_checks_them(tmp_path: Path) -> None:
+    examples = [(path, block) for path in written_pages() for block in code_blocks(path, "python")]
+    assert len(examples) >= 3
+    for index, (path, block) in enumerate(examples):
+        (tmp_path / f"{path.stem}_{index}.py").write_text(block, encoding="utf-8")
+    ruff = Path(sys.executable).parent / "ruff"
+    result = subprocess.run(
+        [str(ruff), "format", "--check", "--config", str(REPO / "pyproject.toml"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 # --- the site, built ---------------------------------------------------------------------------------------------
 
 
