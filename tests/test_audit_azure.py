@@ -821,7 +821,7 @@ def test_the_same_allow_above_the_deny_is_broadening(arm: ArmServer, audit: Audi
 
 
 def test_a_stray_nsg_in_another_resource_group_is_judged_by_what_it_admits(arm: ArmServer, audit: Audit) -> None:
-    d = deploy(arm, DMZ)
+    deploy(arm, DMZ)
     arm.add_resource_group(SUB, "rg-elsewhere", "westeurope")
     stray = resource_id(SUB, "rg-elsewhere", "networkSecurityGroups", "mail-hotfix")
     rule = {

@@ -286,4 +286,6 @@ def test_check_flags_a_deleted_deny_all_through_azures_defaults() -> None:
     delete_deny_out(data)
     found = check_resources([Resource.from_json(r) for r in data["resources"]], load_catalog())
     messages = [v.message for v in found if v.rule == "internet-egress-opted-in"]
-    assert any("Azure's default AllowInternetOutBound lets every protocol out to the internet" in m for m in messages), messages
+    assert any(
+        "Azure's default AllowInternetOutBound lets every protocol out to the internet" in m for m in messages
+    ), messages

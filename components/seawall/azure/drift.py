@@ -591,7 +591,9 @@ class _AzPackets:
             cloud_rules += [_packet(nsg.name, _actual_az(role, r, match.asg_roles), unknown) for r in nsg.rules]
             cloud_rules += anchors(nsg.name, role)
         cloud = build("azure", cloud_rules)
-        more = {key: node for key in cloud.roles() if (node := difference(cloud.get(*key), plan.get(*key))) is not False}
+        more = {
+            key: node for key in cloud.roles() if (node := difference(cloud.get(*key), plan.get(*key))) is not False
+        }
         extra = {}
         # A stray NSG (a second one for a role, or one in another resource group) that is attached
         # somewhere is judged by what it admits, its own rules and then Azure's defaults.
@@ -604,9 +606,7 @@ class _AzPackets:
             rules = [_packet(nsg.name, _actual_az(role, r, roles), []) for r in nsg.rules]
             model = build("azure", [*rules, *anchors(nsg.name, role)])
             beyond = {
-                key: node
-                for key in model.roles()
-                if (node := difference(model.get(*key), plan.get(*key))) is not False
+                key: node for key in model.roles() if (node := difference(model.get(*key), plan.get(*key))) is not False
             }
             extra[nsg.id] = (model, beyond)
         return cls(plan, cloud, more, extra, names)
@@ -639,7 +639,14 @@ class _AzPackets:
                 continue
             found = self.cloud.sets[(role, direction)]
             for line in describe(Change(role, direction, rest, tuple(found.deciding(rest)))):
-                out.append(Drift("admits-more", line.sentence("the subscription admits"), role=role, broadening=line.sentence("admits")))
+                out.append(
+                    Drift(
+                        "admits-more",
+                        line.sentence("the subscription admits"),
+                        role=role,
+                        broadening=line.sentence("admits"),
+                    )
+                )
         return out
 
 
@@ -701,7 +708,9 @@ def _az_broadening(d: Drift, planned: Mapping[str, list[AzRule]], match: _AzMatc
     elif d.kind.startswith("changed-") and isinstance(rule, AzRule) and isinstance(d.planned, AzRule):
         opened = packets.opened_by(rule.role, rule.direction, nsg_name, rule.name) if rule.access == "Allow" else False
         released = (
-            packets.released_by(d.planned.role, d.planned.direction, planned_nsg.get(d.planned.role, ""), d.planned.name)
+            packets.released_by(
+                d.planned.role, d.planned.direction, planned_nsg.get(d.planned.role, ""), d.planned.name
+            )
             if d.planned.access == "Deny"
             else False
         )
@@ -716,9 +725,13 @@ def _az_broadening(d: Drift, planned: Mapping[str, list[AzRule]], match: _AzMatc
     elif d.kind in ("missing-deny-all", "missing-rule") and isinstance(rule, AzRule) and rule.access == "Deny":
         released = packets.released_by(rule.role, rule.direction, planned_nsg.get(rule.role, ""), rule.name)
         if released is not False:
-            why = AZURE_DEFAULTS[rule.direction] if d.kind == "missing-deny-all" else (
-                f"{rule.name} is gone: the subscription now lets through "
-                + _packets_text(rule.role, rule.direction, released, packets.cloud)
+            why = (
+                AZURE_DEFAULTS[rule.direction]
+                if d.kind == "missing-deny-all"
+                else (
+                    f"{rule.name} is gone: the subscription now lets through "
+                    + _packets_text(rule.role, rule.direction, released, packets.cloud)
+                )
             )
     elif d.kind in ("extra-nsg", "nsg-outside-resource-group") and d.nsg_id in packets.extra:
         model, beyond = packets.extra[d.nsg_id]
@@ -748,7 +761,9 @@ def _az_policy(
     chosen = [(role, nsg, role) for role, nsg in match.nsgs.items()]
     match.extra_nsgs += [n for n in outside if n.attached and n not in match.extra_nsgs]
     # A stray NSG is judged on its own (its rules and Azure's defaults), not as a second NSG on the role's NICs.
-    strays = [(az.tag(n.tags, ROLE_TAG) or "?", n, f"{az.tag(n.tags, ROLE_TAG) or '?'}@{n.name}") for n in match.extra_nsgs]
+    strays = [
+        (az.tag(n.tags, ROLE_TAG) or "?", n, f"{az.tag(n.tags, ROLE_TAG) or '?'}@{n.name}") for n in match.extra_nsgs
+    ]
     for role, nsg, judged_as in [*chosen, *strays]:
         bodies = []
         for raw in nsg.rules:
