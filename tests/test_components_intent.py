@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-from builders import SHIPPED, STACKS
+from builders import SHIPPED, STACKS, lock_text
 from conftest import REPO
 from google.protobuf import struct_pb2
 from pulumi.runtime import rpc
@@ -468,14 +468,21 @@ def test_errors_through_the_package_name_arguments_as_other_languages_spell_them
     assert info.value.reason.startswith("unknown vendor service 'ksnn'")
 
 
+# The lock `seawall resolve` would have written beside the YAML example (fn::readFile reads it there).
+EXAMPLE_LOCK = lock_text({"apphelp.clearswift.com": ["79.125.18.100/32"]})
+
+
 def yaml_program_inputs(resolve: Callable[[str], Any]) -> dict[str, Any]:
-    """The firewall's properties in examples/consumer-yaml, with each ``${…}`` as the engine would send it."""
+    """The firewall's properties in examples/consumer-yaml, each ``${…}`` and ``fn::readFile`` as the engine sends it."""
     program = yaml.safe_load((REPO / "examples" / "consumer-yaml" / "Pulumi.yaml").read_text(encoding="utf-8"))
     (firewall,) = [r for r in program["resources"].values() if r["type"] == "seawall:index:AwsFirewall"]
 
     def wire(value: Any) -> Any:
         if isinstance(value, str) and value.startswith("${"):
             return resolve(value[2:-1])
+        if isinstance(value, dict) and set(value) == {"fn::readFile"}:
+            assert value["fn::readFile"] == "./ipsets.lock.json"
+            return EXAMPLE_LOCK
         if isinstance(value, dict):
             return {k: wire(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -496,9 +503,11 @@ def test_the_yaml_examples_firewall_through_construct_equals_the_python_examples
     def python_call() -> None:
         python_args = {**small(), "tags": {"owner": "mail-platform"}, "vpc_id": later("vpc-0123456789abcdef0")}
         python_args["peers"]["internal-mail-servers"] = {"cidrs": [later("10.20.1.0/24")]}
-        AwsFirewall("mail", python_args)
+        AwsFirewall("mail", {**python_args, "lock": EXAMPLE_LOCK})
 
     assert from_yaml == registered(python_call, preview=False)
+    (apphelp,) = [r["inputs"] for r in from_yaml if r["name"] == "mail-apphelp-ipv4-pl" and "entries" in r["inputs"]]
+    assert [e["cidr"] for e in apphelp["entries"]] == ["79.125.18.99/32", "79.125.18.100/32"], "the lock was used"
     # and in preview, where both are unknown, the same resources and names
     in_preview = registered(
         lambda: construct("seawall:index:AwsFirewall", "mail", yaml_program_inputs(lambda r: output_value(known=False)))

@@ -458,3 +458,16 @@ def test_the_cli_reads_stack_config_dir_from_the_projects_pulumi_yaml(
     # --stacks-dir, when given, is the one read
     other = CliRunner().invoke(app, ["flows", "--stack", "dmz-aws", "--stacks-dir", str(tmp_path / "nowhere")])
     assert other.exit_code == 2 and "nowhere/Pulumi.dmz-aws.yaml: no such stack" in other.stderr
+
+
+def test_the_typescript_example_passes_schema_inputs_and_the_lock_read_by_readfilesync() -> None:
+    import re
+
+    from seawall.provider import package_schema
+
+    text = (REPO / "examples" / "consumer-ts" / "index.ts").read_text(encoding="utf-8")
+    inputs = package_schema()["resources"]["seawall:index:AwsFirewall"]["inputProperties"]
+    call = text.split('new seawall.AwsFirewall("mail", {', 1)[1].split("\n});", 1)[0]
+    keys = re.findall(r"^    (\w+):", call, re.M)
+    assert "lock" in keys and set(keys) <= set(inputs), sorted(set(keys) - set(inputs))
+    assert 'lock: fs.readFileSync("ipsets.lock.json", "utf8")' in call

@@ -5,6 +5,7 @@ exported here is loaded only when first used, so that ``import seawall`` costs
 nothing and a tool pays only for the layers it uses.
 
     from seawall import AwsFirewall        # intent in, resources out: AwsFirewall("mail", {"topology": "dmz", ...})
+    from seawall import project_inputs     # the project's lock and pins as inputs: {**args, **project_inputs("aws")}
     from seawall import load_catalog, parse_config, compile_config, render_aws_stack, AwsFirewallFromSpec
 """
 
@@ -34,7 +35,9 @@ if TYPE_CHECKING:
     from seawall.azure.render import render_azure
     from seawall.catalog import load_catalog
     from seawall.components import AddressSource, AwsQuotasArgs, AzureQuotasArgs, FirewallArgsError, PeerArgs
+    from seawall.extras import MissingExtra
     from seawall.flows import compile_flows
+    from seawall.project import project_inputs
     from seawall.stack import compile_config, compile_stack, render_aws_stack, render_azure_stack
     from seawall.stackconfig import parse_config
 
@@ -49,6 +52,8 @@ _EXPORTS = {
     "compile_flows": "seawall.flows",
     **dict.fromkeys(("compile_config", "compile_stack", "render_aws_stack", "render_azure_stack"), "seawall.stack"),
     "parse_config": "seawall.stackconfig",
+    "project_inputs": "seawall.project",
+    "MissingExtra": "seawall.extras",
     **dict.fromkeys(
         (
             "AwsFirewall",
@@ -91,6 +96,7 @@ __all__ = [
     "AzureFirewallFromSpecArgs",
     "AzureQuotasArgs",
     "FirewallArgsError",
+    "MissingExtra",
     "PeerArgs",
     "VendorPrefixList",
     "VendorPrefixListArgs",
@@ -101,6 +107,7 @@ __all__ = [
     "compile_stack",
     "load_catalog",
     "parse_config",
+    "project_inputs",
     "render_aws",
     "render_aws_stack",
     "render_azure",
