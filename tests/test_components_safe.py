@@ -471,3 +471,23 @@ def test_the_typescript_example_passes_schema_inputs_and_the_lock_read_by_readfi
     keys = re.findall(r"^    (\w+):", call, re.M)
     assert "lock" in keys and set(keys) <= set(inputs), sorted(set(keys) - set(inputs))
     assert 'lock: fs.readFileSync("ipsets.lock.json", "utf8")' in call
+
+
+@pytest.mark.parametrize(("stack", "absent"), [("dmz-aws", "azure"), ("dmz-azure", "aws")])
+def test_one_clouds_install_plans_its_stacks_without_the_other_clouds_sdk(stack: str, absent: str) -> None:
+    import subprocess
+
+    from seawall.extras import MODULES
+
+    blocked = [module for module, extra in MODULES.items() if extra == absent]
+    script = (
+        "import sys\n"
+        f"for name in {blocked!r}:\n"
+        "    sys.modules[name] = None  # as if seawall[" + absent + "] were not installed\n"
+        "from seawall.cli import main\n"
+        f"sys.argv = ['seawall', 'plan', '--stack', {stack!r}, '--format', 'json']\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["stack"] == stack
