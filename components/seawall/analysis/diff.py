@@ -240,7 +240,7 @@ def _explained(
     nothing and says nothing here. Packets no kept line accounts for (a deleted or narrowed
     deny, a widened local end) are listed as such; unknowns last.
     """
-    more = {(c.role, c.direction): c.node for c in packets.broadening}
+    more: dict[tuple[str, str], Node] = {(c.role, c.direction): c.node for c in packets.broadening}
     kept: list[str] = []
     explained: dict[tuple[str, str], list[Node]] = {}
     for text, (role, direction, protocol, ports) in flow_lines:
@@ -272,9 +272,7 @@ def _explained(
 
 def _exposure(node: Node) -> Node:
     """The (local, protocol, port) cells at which a set is the internet, for every peer."""
-    return union_all(
-        packet_box((protocols,), ports, EVERY_PEER, local).node() for local, protocols, ports, _ in exposures(node)
-    )
+    return union_all(packet_box((s.protocols,), s.ports, EVERY_PEER, s.local).node() for s in exposures(node))
 
 
 def _new_exposures(base: Admitted, head: Admitted, said: list[str]) -> list[str]:
@@ -287,7 +285,7 @@ def _new_exposures(base: Admitted, head: Admitted, said: list[str]) -> list[str]
     if any("(the whole internet" in line for line in said):
         return []
     out = []
-    for key in head.keys():  # noqa: SIM118 (Admitted is not a mapping)
+    for key in head.roles():
         new = difference(_exposure(head.get(*key)), _exposure(base.get(*key)))
         if new is False:
             continue

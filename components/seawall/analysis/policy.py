@@ -216,10 +216,9 @@ def no_product_internal_ports(ctx: Context) -> Iterator[Finding]:
     for nsg, way, default, node in ctx.defaults:
         if way != "in":
             continue
-        product = (
-            nsg.inputs.get("tags", {}).get("seawall:product") if isinstance(nsg.inputs.get("tags"), Mapping) else None
-        )
-        ports = local.get(product or "", everything)
+        tags = nsg.inputs.get("tags")
+        product_name = str(tags.get("seawall:product", "")) if isinstance(tags, Mapping) else ""
+        ports = local.get(product_name, everything)
         opened = {
             p
             for part in slices(node)

@@ -14,7 +14,7 @@ wording) is in :mod:`seawall.analysis.drift`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -47,6 +47,8 @@ from seawall.aws.limits import EGRESS_RULE, INGRESS_RULE, PREFIX_LIST, SECURITY_
 from seawall.aws.render import AwsPeer, AwsPrefixList, AwsRule, AwsSpec
 from seawall.errors import UserError
 from seawall.netaddr import canonical_cidr, network_key, port_text
+from seawall.packets.admitted import box, protocol_ranges
+from seawall.packets.space import Node, difference, intersection, network_set, symbol, union_all
 from seawall.registered import Resource
 from seawall.stack import CompiledStack, render_aws_stack
 
@@ -208,7 +210,10 @@ def compare(spec: AwsSpec, account: Account, policy: PolicyInputs | None = None)
         if (found := match.lists.get(pl.key)) is not None:
             drift += _entry_drift(pl, found)
     drift += _outsider_drift(account, match)
-    drift = [_aws_broadening(d, expected, account, match, spec) for d in drift]
+    plan_lists = {pl.key: [c for c, _ in pl.entries] for pl in spec.prefix_lists}
+    cloud_lists = {key: sorted(found.entries) for key, found in match.lists.items()}
+    more = _beyond(_admitted(expected, plan_lists), _admitted(actual, cloud_lists))
+    drift = [_aws_broadening(d, more, cloud_lists, spec, account) for d in drift]
     if policy is not None:
         drift = _aws_policy(drift, policy, expected, actual, account, match)
     return sorted(drift, key=Drift.sort_key)
@@ -476,26 +481,59 @@ def _actual_rule(role: str, raw: ActualRule, match: _Match) -> Rule:
 # --- AWS broadening ---
 
 
-def _aws_within(a: Rule, p: Rule) -> bool:
-    """Everything ``a`` lets through, ``p`` lets through too (same role and direction assumed by the caller)."""
-    if a.direction != p.direction:
-        return False
-    if p.protocol != "all" and (a.protocol != p.protocol or not p.from_port <= a.from_port <= a.to_port <= p.to_port):
-        return False
-    return a.peer == p.peer or cidr_within(a.peer, p.peer)
+def _rule_node(rule: Rule, lists: Mapping[str, Iterable[str]]) -> Node:
+    """The packets one rule lets through; a stack's prefix list by its entries, a group of the stack by its role."""
+    protocols = protocol_ranges("-1" if rule.protocol == "all" else rule.protocol) or ((0, 255),)
+    ports = ((0, 65535),) if rule.protocol == "all" or rule.from_port < 0 else ((rule.from_port, rule.to_port),)
+    peer = rule.peer
+    if peer.startswith("role:"):
+        far = symbol("role", peer.removeprefix("role:").split("#")[0])
+    elif peer.startswith("service:"):
+        key = peer.removeprefix("service:")
+        far = network_set(lists[key]) if key in lists else symbol("list", key)
+    else:
+        try:
+            far = network_set([peer])
+        except ValueError:  # an sg-/pl- id outside the stack: its members are unknown, a symbol of its own
+            far = symbol("list" if peer.startswith("pl-") else "group", peer)
+    return box(protocols, ports, far).node()
 
 
-def _aws_broadening(d: Drift, expected: Mapping[Rule, Any], account: Account, match: _Match, spec: AwsSpec) -> Drift:
+def _role_key(rule: Rule) -> tuple[str, str]:
+    return (rule.role.split("#")[0], "in" if rule.direction == "ingress" else "out")
+
+
+def _admitted(rules: Iterable[Rule], lists: Mapping[str, Iterable[str]]) -> dict[tuple[str, str], Node]:
+    """Per role (all its groups) and direction, the union of its allow rules: what AWS lets through."""
+    nodes: dict[tuple[str, str], list[Node]] = {}
+    for rule in rules:
+        nodes.setdefault(_role_key(rule), []).append(_rule_node(rule, lists))
+    return {key: union_all(found) for key, found in nodes.items()}
+
+
+def _beyond(plan: Mapping[tuple[str, str], Node], cloud: Mapping[tuple[str, str], Node]) -> dict[tuple[str, str], Node]:
+    return {key: more for key, node in cloud.items() if (more := difference(node, plan.get(key, False))) is not False}
+
+
+def _aws_broadening(
+    d: Drift, more: Mapping[tuple[str, str], Node], lists: Mapping[str, Iterable[str]], spec: AwsSpec, account: Account
+) -> Drift:
+    """A drift line is broadening when the rule it names lets through packets the plan's rules of the role do not.
+
+    Judged on packets, across the role's groups: a hand-made rule that two planned rules cover
+    together (20–25 and 26–30, say) widens nothing.
+    """
     why: str | None = None
     rule = d.rule
-    if d.kind == "extra-rule" and isinstance(rule, Rule):
-        if _default_egress(rule):
-            why = f"AWS's default allow-all egress lets {rule.sentence().replace(' to ', ' out to ', 1)}"
-        elif not any(_aws_within(rule, p) for p in expected if p.role == rule.role):
-            why = f"opens {rule.sentence()}"
-    elif d.kind in ("changed-ports", "changed-peer") and isinstance(rule, Rule) and isinstance(d.planned, Rule):
-        if not _aws_within(rule, d.planned):
-            why = f"opens {rule.sentence()}; planned {d.planned.sentence()}"
+    if d.kind in ("extra-rule", "changed-ports", "changed-peer") and isinstance(rule, Rule):
+        beyond = more.get(_role_key(rule), False)
+        if beyond is not False and intersection(_rule_node(rule, lists), beyond) is not False:
+            if d.kind == "extra-rule" and _default_egress(rule):
+                why = f"AWS's default allow-all egress lets {rule.sentence().replace(' to ', ' out to ', 1)}"
+            elif d.kind == "extra-rule":
+                why = f"opens {rule.sentence()}"
+            elif isinstance(d.planned, Rule):
+                why = f"opens {rule.sentence()}; planned {d.planned.sentence()}"
     elif d.kind == "prefix-list-entry-added" and d.cidr is not None:
         planned = [c for pl in spec.prefix_lists if pl.key == d.service for c, _ in pl.entries]
         if not any(cidr_within(d.cidr, c) for c in planned):

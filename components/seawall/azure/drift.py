@@ -563,8 +563,8 @@ class _AzPackets:
 
     plan: Admitted
     cloud: Admitted
-    more: dict[tuple[str, Direction], Node]  # cloud − plan
-    extra: dict[str, tuple[Admitted, dict[tuple[str, Direction], Node]]]  # stray NSG id → its model, beyond plan
+    more: Mapping[tuple[str, Direction], Node]  # cloud − plan
+    extra: Mapping[str, tuple[Admitted, Mapping[tuple[str, Direction], Node]]]  # stray NSG id → its model, beyond plan
     plan_nsgs: dict[str, str] = field(default_factory=dict)  # role → planned NSG name
     explained: list[tuple[str, Direction, Node]] = field(default_factory=list)
 
@@ -733,7 +733,7 @@ def _az_broadening(d: Drift, planned: Mapping[str, list[AzRule]], match: _AzMatc
                     + _packets_text(rule.role, rule.direction, released, packets.cloud)
                 )
             )
-    elif d.kind in ("extra-nsg", "nsg-outside-resource-group") and d.nsg_id in packets.extra:
+    elif d.kind in ("extra-nsg", "nsg-outside-resource-group") and d.nsg_id is not None and d.nsg_id in packets.extra:
         model, beyond = packets.extra[d.nsg_id]
         if beyond:
             (role, direction), node = sorted(beyond.items(), key=lambda item: item[0])[0]

@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 
 from seawall.netaddr import INTERNET_EQUIVALENT_PREFIX
-from seawall.packets.space import FAMILIES, V4_TOP, PeerSet, Symbols
+from seawall.packets.space import FAMILIES, V4_TOP, Node, PeerSet, Slice, Symbols, slices
 
 V4_SPACE = 2**32
 MASK32 = 0xFFFFFFFF
@@ -160,10 +160,6 @@ def words(peer: PeerSet, listed: int | None = LISTED) -> str:
     return ", ".join(parts) or "nothing"
 
 
-def exposures(
-    node: object, prefixes: Mapping[int, int] | None = None
-) -> list[tuple[object, tuple[int, int], tuple[tuple[int, int], ...], PeerSet]]:
-    """Where a set is the internet: (local region, protocols, ports, the peers there), per slice."""
-    from seawall.packets.space import slices
-
-    return [(s.local, s.protocols, s.ports, s.peer) for s in slices(node) if internet(s.peer, prefixes)]  # type: ignore[arg-type]
+def exposures(node: Node, prefixes: Mapping[int, int] | None = None) -> list[Slice]:
+    """Where a set is the internet: its slices whose peers are internet-equivalent."""
+    return [s for s in slices(node) if internet(s.peer, prefixes)]

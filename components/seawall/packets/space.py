@@ -268,7 +268,7 @@ def subset(a: Node, b: Node) -> bool:
 
 def union_all(nodes: Iterable[Node]) -> Node:
     """The union of many sets, combined pairwise so that no set is merged into a large one more than log n times."""
-    items = [n for n in nodes if n is not False]
+    items: list[Node] = [n for n in nodes if n is not False]
     while len(items) > 1:
         items = [union(items[i], items[i + 1]) if i + 1 < len(items) else items[i] for i in range(0, len(items), 2)]
     return items[0] if items else False
@@ -308,7 +308,7 @@ def _apply(a: Node, b: Node, op: int) -> Node:
 
 
 def _as_seg(n: Node) -> Seg:
-    return n if isinstance(n, Seg) else Seg((0,), (n,))  # type: ignore[arg-type]
+    return n if isinstance(n, Seg) else Seg((0,), (n,))
 
 
 def _as_addr(n: Node) -> Addr:
@@ -366,34 +366,30 @@ def regions(node: Node) -> list[tuple[PeerSet, Node]]:
     """An address level as (region, child) pairs, one per distinct child (``False`` left out)."""
     if not isinstance(node, Addr):
         return [] if node is False else [(EVERY_PEER, node)]
-    parts: dict[Node, dict[str, list[object]]] = {}
-
-    def put(child: Node, key: str, item: object) -> None:
-        if child is not False:
-            parts.setdefault(child, {}).setdefault(key, []).append(item)
-
-    for key, value, top in (("v4", node.v4, V4_TOP), ("v6", node.v6, V6_TOP)):
+    v4: dict[Node, list[tuple[int, int]]] = {}
+    v6: dict[Node, list[tuple[int, int]]] = {}
+    cofinite: dict[Node, dict[str, frozenset[str]]] = {}  # child → family → the names its default leaves out
+    named: dict[Node, dict[str, set[str]]] = {}  # child → family → names mapped to it
+    for ranges, value, top in ((v4, node.v4, V4_TOP), (v6, node.v6, V6_TOP)):
         for lo, hi, child in pieces(value, top):
-            put(child, key, (lo, hi))
+            if child is not False:
+                ranges.setdefault(child, []).append((lo, hi))
     for family, (default, names) in zip(FAMILIES, node.syms, strict=True):
-        listed = {n for n, _ in names}
-        put(default, family, ("co", frozenset(listed)))
+        if default is not False:
+            cofinite.setdefault(default, {})[family] = frozenset(n for n, _ in names)
         for name, child in names:
-            put(child, family, ("name", name))
+            if child is not False:
+                named.setdefault(child, {}).setdefault(family, set()).add(name)
     out = []
-    for child, found in parts.items():
+    for child in dict.fromkeys([*v4, *v6, *cofinite, *named]):
         syms: list[tuple[str, Symbols]] = []
         for family in FAMILIES:
-            items = found.get(family, [])
-            co = [i for i in items if i[0] == "co"]  # type: ignore[index]
-            named = frozenset(i[1] for i in items if i[0] == "name")  # type: ignore[index]
-            if co:
-                syms.append((family, Symbols(True, co[0][1] - named)))  # type: ignore[index, operator]
-            elif named:
-                syms.append((family, Symbols(False, named)))
-        v4 = tuple(found.get("v4", []))  # type: ignore[arg-type]
-        v6 = tuple(found.get("v6", []))  # type: ignore[arg-type]
-        out.append((PeerSet(v4, v6, tuple(syms)), child))  # type: ignore[arg-type]
+            mine = frozenset(named.get(child, {}).get(family, ()))
+            if family in cofinite.get(child, {}):
+                syms.append((family, Symbols(True, cofinite[child][family] - mine)))
+            elif mine:
+                syms.append((family, Symbols(False, mine)))
+        out.append((PeerSet(tuple(v4.get(child, ())), tuple(v6.get(child, ())), tuple(syms)), child))
     return out
 
 
