@@ -491,3 +491,30 @@ def test_one_clouds_install_plans_its_stacks_without_the_other_clouds_sdk(stack:
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["stack"] == stack
+
+
+def test_the_stack_program_on_its_own_reads_the_projects_lock_and_pins(tmp_path: Path) -> None:
+    """`pulumi up` runs stacks/__main__.py with no plan around it: it reads the project's files as a component's inputs."""
+    import shutil
+
+    from seawall.preview import program as stack_program
+    from seawall.preview.plan import config_strings, prepare_plan
+
+    (tmp_path / "Pulumi.yaml").write_text("name: seawall\nruntime: python\nstackConfigDir: stacks\n")
+    stacks = tmp_path / "stacks"
+    shutil.copytree(STACKS, stacks, ignore=shutil.ignore_patterns("__pycache__"))
+    pins = json.loads((stacks / "dmz-azure.priorities.json").read_text(encoding="utf-8"))
+    pins["gateway"]["Inbound"]["in-tcp-25-internet"] = 4000
+    (stacks / "dmz-azure.priorities.json").write_text(json.dumps(pins))
+    (tmp_path / "ipsets.lock.json").write_text(lock_text({APPHELP: ["79.125.18.100/32"]}))
+
+    def program_of(stack: str) -> dict[str, Any]:
+        config = config_strings(prepare_plan(stack, stacks).raw_config)
+        resources, _ = run_program(stack, config, lambda: stack_program.run(stacks), project="seawall")
+        return {f"{r.type}::{r.name}": r.inputs for r in resources}
+
+    aws = program_of("dmz-aws")
+    entries = aws["aws:ec2/managedPrefixList:ManagedPrefixList::dmz-apphelp-ipv4-pl"]["entries"]
+    assert [e["cidr"] for e in entries] == ["79.125.18.99/32", "79.125.18.100/32"]
+    nsg = program_of("dmz-azure")["azure-native:network:NetworkSecurityGroup::dmz-gateway-nsg"]
+    assert next(r["priority"] for r in nsg["securityRules"] if r["name"] == "in-tcp-25-internet") == 4000

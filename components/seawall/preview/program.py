@@ -96,6 +96,11 @@ def _compile(stacks_dir: Path, catalog_dir: Path | None) -> CompiledStack:
     settings = config.settings
     project = project_dir(stacks_dir)
     named = settings.lock_file or None
+    if named is not None and settings.addresses == "lock" and not (project / named).exists():
+        raise UserError(
+            config.where(["lockFile"]),
+            f"{project / named}: no such IP-set lock; valid: a lock written by seawall resolve",
+        )
     found = read_project(
         settings.cloud,
         stack=stack,
