@@ -199,6 +199,21 @@ def test_every_seawall_command_line_in_the_docs_names_real_commands_and_options(
     assert checked > 40
 
 
+def test_every_stack_key_in_the_docs_yaml_examples_is_one_a_stack_file_may_hold() -> None:
+    from seawall.records import json_schema
+    from seawall.stackconfig import StackSettings
+
+    valid = set(json_schema(StackSettings)["properties"])
+    used = [
+        (path.name, key)
+        for path in written_pages()
+        for block in code_blocks(path, "yaml")
+        for key in re.findall(r"^\s*seawall:(\w+):", block, re.M)
+    ]
+    assert len(used) >= 20
+    assert [(page, key) for page, key in used if key not in valid] == []
+
+
 def test_python_examples_in_the_docs_are_formatted_as_ruff_checks_them(tmp_path: Path) -> None:
     examples = [(path, block) for path in written_pages() for block in code_blocks(path, "python")]
     assert len(examples) >= 3
