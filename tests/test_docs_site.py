@@ -365,6 +365,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevTools]:
         "--headless",
         "--no-sandbox",  # CI runs as root
         "--disable-gpu",
+        "--disable-dev-shm-usage",  # a container's small /dev/shm must not crash the renderer
         "--disable-quic",
         "--no-first-run",
         "--disable-background-networking",  # no calls home: the machine has no network but loopback
