@@ -247,9 +247,10 @@ def test_the_lock_arrives_as_an_input_and_a_lock_where_the_program_runs_is_never
 
 
 def test_priority_pins_arrive_as_an_input_through_both_routes() -> None:
-    pins = json.loads((STACKS / "dmz-azure.priorities.json").read_text(encoding="utf-8"))
-    assert project_inputs("azure", stack="dmz-azure", project=REPO)["priorities"] == pins
-    moved = {"gateway": {"Inbound": {"in-tcp-25-internet": 4000}}}
+    pins = (STACKS / "dmz-azure.priorities.json").read_text(encoding="utf-8")
+    assert project_inputs("azure", stack="dmz-azure", project=REPO)["priorities"] == pins, "the file's text"
+    moved = json.loads(pins)
+    moved["gateway"]["Inbound"]["in-tcp-25-internet"] = 4000
 
     def priority(register: Callable[[], Any]) -> int:
         seen = Recorder()
@@ -257,15 +258,19 @@ def test_priority_pins_arrive_as_an_input_through_both_routes() -> None:
         nsg = next(v for k, v in seen.inputs.items() if k.endswith("NetworkSecurityGroup::mail-gateway-nsg"))
         return int(next(r["priority"] for r in nsg["securityRules"] if r["name"] == "in-tcp-25-internet"))
 
+    # the file's text (readFileSync, fn::readFile, project_inputs), or from Python its mapping
+    assert priority(lambda: AzureFirewall("mail", azure_small(priorities=json.dumps(moved)))) == 4000
     assert priority(lambda: AzureFirewall("mail", azure_small(priorities=moved))) == 4000
     wire = {k: v for k, v in azure_small().items() if k not in ("resource_group_name",)}
-    wire |= {"resourceGroupName": "rg-mail", "priorities": {"gateway": {"Inbound": {"in-tcp-25-internet": 4000.0}}}}
+    wire |= {"resourceGroupName": "rg-mail", "priorities": json.dumps(moved, indent=2)}
     assert priority(lambda: construct("seawall:index:AzureFirewall", "mail", wire)) == 4000
     assert priority(lambda: AzureFirewall("mail", azure_small())) != 4000
-    bad = {"gateway": {"Inbound": {"in-tcp-25-internet": "high"}}}
-    assert fails(lambda: AzureFirewall("mail", azure_small(priorities=bad))).startswith(
-        "args.priorities.gateway.Inbound.in-tcp-25-internet: 'high' is not a priority"
+    bad = {"gateway": {"Inbound": {"in-tcp-25-internet": 740.0}}}
+    assert fails(lambda: AzureFirewall("mail", azure_small(priorities=json.dumps(bad)))).startswith(
+        "args.priorities.gateway.Inbound.in-tcp-25-internet: 740.0 is not a priority; valid: an integer from 100 to 4096"
     )
+    repeated = '{"gateway": {"Inbound": {"in-tcp-25-internet": 300, "in-tcp-25-internet": 301}}}'
+    assert fails(lambda: AzureFirewall("mail", azure_small(priorities=repeated))).startswith("args.priorities:1:")
 
 
 # --- one validation, two routes ----------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ import pytest
 from builders import lock_text
 from conftest import REPO
 from google.protobuf import empty_pb2, json_format, struct_pb2
-from google.rpc import status_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import (
     engine_pb2,
@@ -32,6 +31,7 @@ from pulumi.runtime.proto import (
     provider_pb2_grpc,
     resource_pb2,
     resource_pb2_grpc,
+    status_pb2,  # the SDK's copy of google.rpc.Status (googleapis' would be a second definition of it)
 )
 
 PROJECT, STACK = "mail-platform", "prod"

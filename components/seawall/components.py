@@ -59,7 +59,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict, TypeGuard
 
 import pulumi
 
@@ -312,17 +312,30 @@ _DIRECTIONS = ("Inbound", "Outbound")
 
 
 def priorities_input(value: Any, style: KeyStyle) -> PriorityPins | None:
-    """The ``priorities`` input: ``{role: {Inbound|Outbound: {rule name: priority}}}``, as ``priorities`` outputs it."""
+    """The ``priorities`` input: the pins file's text (``<stack>.priorities.json``), or from Python its mapping.
+
+    ``{role: {Inbound|Outbound: {rule name: priority}}}``, as the ``priorities`` output gives it; read
+    and checked as the file would be (bounded JSON, integer priorities from 100 to 4096).
+    """
+    from seawall.azure.pins import HIGHEST_PRIORITY, LOWEST_PRIORITY, MAX_PINS_BYTES, PINS_VALID
+    from seawall.jsonsource import parse_json
+
     if value is None:
         return None
+    label = style.label(["priorities"])
     if _is_deferred(value):
-        raise FirewallArgsError(
-            f"{style.label(['priorities'])}: must be known when the program runs; pass the pins file's content"
-        )
-    valid = "{role: {Inbound|Outbound: {rule name: priority}}}, as the priorities output gives it"
+        raise FirewallArgsError(f"{label}: must be known when the program runs; pass the pins file's text")
+    if isinstance(value, str):
+        if len(value.encode("utf-8")) > MAX_PINS_BYTES:
+            raise FirewallArgsError(f"{label}: larger than any pins file ({MAX_PINS_BYTES:,} bytes at most)")
+        try:
+            value = parse_json(value, label, UserError, PINS_VALID)
+        except UserError as exc:
+            raise FirewallArgsError(str(exc), "priorities") from None
+    valid = f"the pins file's text, {PINS_VALID}"
     out: PriorityPins = {}
     if not isinstance(value, Mapping):
-        raise FirewallArgsError(f"{style.label(['priorities'])}: not a mapping; valid: {valid}")
+        raise FirewallArgsError(f"{label}: not pins; valid: {valid}")
     for role, directions in value.items():
         where: list[str | int] = ["priorities", str(role)]
         if not isinstance(directions, Mapping):
@@ -337,15 +350,18 @@ def priorities_input(value: Any, style: KeyStyle) -> PriorityPins | None:
                 raise FirewallArgsError(f"{style.label([*where, direction])}: not a mapping; valid: {valid}")
             pins: dict[str, int] = {}
             for rule, priority in names.items():
-                number = _whole(priority)
-                if isinstance(number, bool) or not isinstance(number, int):
+                if not _priority(priority) or not LOWEST_PRIORITY <= priority <= HIGHEST_PRIORITY:
                     raise FirewallArgsError(
                         f"{style.label([*where, direction, str(rule)])}: {priority!r} is not a priority; "
-                        "valid: an integer from 100 to 4096"
+                        f"valid: an integer from {LOWEST_PRIORITY} to {HIGHEST_PRIORITY}"
                     )
-                pins[str(rule)] = number
+                pins[str(rule)] = priority
             out[str(role)][str(direction)] = pins
     return out
+
+
+def _priority(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _placeholder(kind: str, number: int) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from seawall.addresses.lock import LOCK_NAME, PROJECT_FILES, Lock, find_project, read_lock
 from seawall.errors import UserError
@@ -32,13 +32,15 @@ class ProjectFiles:
     lock: Lock | None
     priorities_path: Path | None
     priorities: dict[str, dict[str, dict[str, int]]] | None
+    priorities_text: str | None = None
 
-    def inputs(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def inputs(self) -> dict[str, str]:
+        """The components' inputs: each file's text, as TypeScript's readFileSync or YAML's fn::readFile give it."""
+        out: dict[str, str] = {}
         if self.lock_text is not None:
             out["lock"] = self.lock_text
-        if self.priorities is not None:
-            out["priorities"] = self.priorities
+        if self.priorities_text is not None:
+            out["priorities"] = self.priorities_text
         return out
 
 
@@ -82,6 +84,7 @@ def read_project(
         lock_text = lock.text
     pins_path: Path | None = None
     pins = None
+    pins_text: str | None = None
     if cloud == "azure":
         if priorities_file is not None:
             pins_path = root / priorities_file
@@ -96,9 +99,11 @@ def read_project(
                 stack = pulumi.get_stack()
             folder = Path(stacks_dir) if stacks_dir is not None else stack_config_dir(root)
             pins_path = folder / f"{stack}.priorities.json"
-        found = read_priority_lock(pins_path)
-        pins = {r: {d: dict(n) for d, n in dirs.items()} for r, dirs in found.items()} if found is not None else None
-    return ProjectFiles(lock_path, lock_text, lock, pins_path, pins)
+        found = read_priority_lock(pins_path)  # bounded and validated, errors as file:line
+        if found is not None:
+            pins = {r: {d: dict(n) for d, n in dirs.items()} for r, dirs in found.items()}
+            pins_text = pins_path.read_text(encoding="utf-8")
+    return ProjectFiles(lock_path, lock_text, lock, pins_path, pins, pins_text)
 
 
 def project_inputs(
@@ -108,10 +113,10 @@ def project_inputs(
     project: str | Path | None = None,
     lock_file: str | Path | None = None,
     priorities_file: str | Path | None = None,
-) -> dict[str, Any]:
+) -> dict[str, str]:
     """The inputs ``AwsFirewall`` / ``AzureFirewall`` take from your project's files: ``{"lock": ..., "priorities": ...}``.
 
-    Only what exists is returned (a file you name must exist): the IP-set lock's text from
+    Each is the file's text, checked as it is read. Only what exists is returned (a file you name must exist): the IP-set lock's text from
     ``<project>/ipsets.lock.json`` (or ``lock_file``, relative to the project), and for Azure the
     priority pins ``<stackConfigDir>/<stack>.priorities.json`` (or ``priorities_file``). The
     project defaults to the running Pulumi program's; the stack to the running stack.

@@ -26,7 +26,7 @@ const firewall = new seawall.AwsFirewall("mail", {
 });
 
 // On Azure, pass the pins committed from an earlier run's `priorities` output as well:
-//   priorities: JSON.parse(fs.readFileSync("prod.priorities.json", "utf8")),
+//   priorities: fs.readFileSync("prod.priorities.json", "utf8"),
 
 export const gatewaySecurityGroups = firewall.securityGroupIds.apply(ids => ids["gateway"]);
 export const warnings = firewall.warnings;

@@ -66,8 +66,8 @@ class AzureFirewallArgs(TypedDict):
     """``lock`` (default): the IP-set lock given as ``lock`` plus documented addresses; ``documented``: only the latter."""
     lock: NotRequired[str]
     """The IP-set lock's content: the text of your project's ``ipsets.lock.json`` (``seawall.project_inputs("azure")`` in Python, ``fs.readFileSync(..., "utf8")`` in TypeScript, ``fn::readFile`` in YAML). Without it, only documented addresses, and a warning says so."""
-    priorities: NotRequired[dict[str, dict[str, dict[str, int]]]]
-    """Priority pins ``{role: {Inbound|Outbound: {rule name: priority}}}``, the ``priorities`` output of an earlier run committed in your project (``<stack>.priorities.json``): adding or removing a rule then renumbers no other."""
+    priorities: NotRequired[str]
+    """The priority pins' content: the text of the ``priorities`` output of an earlier run, committed in your project as ``<stack>.priorities.json`` (``seawall.project_inputs("azure")`` in Python, ``fs.readFileSync(..., "utf8")`` in TypeScript, ``fn::readFile`` in YAML); adding or removing a rule then renumbers no other."""
     allow_private: NotRequired[list[str]]
     """Ranges outside public address space that vendor addresses may come from (internal hosts)."""
     quotas: NotRequired[AzureQuotasArgs]
