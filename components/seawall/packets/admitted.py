@@ -39,7 +39,6 @@ Direction = Literal["in", "out"]
 ALL_PROTOCOLS = ((0, 255),)
 ALL_PORTS = ((0, 65535),)
 PROTOCOL_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17, "esp": 50, "ah": 51, "icmpv6": 58, "58": 58}
-PORTED = frozenset({6, 17})
 
 # Azure service tags that stand for addresses or ASGs; other tags are symbols of their own.
 VIRTUAL_NETWORK = union_sets(
@@ -84,10 +83,7 @@ def box(
     peer: PeerSet,
     local: PeerSet = EVERY_PEER,
 ) -> Box:
-    """A rule's packets; ports mean something only for TCP and UDP (every port for other protocols)."""
-    ported = tuple((max(lo, 6), min(hi, 17)) for lo, hi in protocols if lo <= 17 and hi >= 6)
-    if ports == ALL_PORTS or not any(p in PORTED for lo, hi in ported for p in range(lo, hi + 1)):
-        return Box(local, protocols, ALL_PORTS, peer)
+    """A rule's packets; its ports bind TCP and UDP only (:meth:`Box.node`)."""
     return Box(local, protocols, ports, peer)
 
 

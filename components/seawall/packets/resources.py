@@ -15,6 +15,7 @@ from seawall.packets.admitted import (
     Admitted,
     PacketRule,
     Unknown,
+    anchors,
     azure_prefix,
     box,
     build,
@@ -189,6 +190,7 @@ def _azure_rules(r: Resource, index: ResourceIndex, unknown: list[Unknown]) -> I
         unknown.append(Unknown(role, f"rules::{r.name}::{raw}", f"{r.name}: securityRules unknown"))
     for rule in rules:
         yield azure_rule(r.name, role, rule, lambda ref: index.tag(APPLICATION_SECURITY_GROUP, ref, ROLE_TAG), unknown)
+    yield from anchors(r.name, role)  # an NSG with no rules of a direction still has Azure's defaults
 
 
 def azure_rule(

@@ -28,6 +28,7 @@ import ipaddress
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 from typing import Union
 
 V4_TOP = 2**32 - 1
@@ -240,11 +241,35 @@ class Box:
     _node: list[Node] = field(default_factory=list, compare=False, repr=False)
 
     def node(self) -> Node:
+        """Ports bind TCP and UDP only: the box's other protocols hold every port (ICMP has no ports)."""
         if not self._node:
-            inner = intervals_node(self.ports, self.peer.node(), PORT_TOP)
-            inner = intervals_node(self.protocols, inner, PROTOCOL_TOP)
+            peer = self.peer.node()
+            ported = intervals_node(self.ports, peer, PORT_TOP)
+            every = intervals_node(((0, PORT_TOP),), peer, PORT_TOP)
+            starts: list[int] = [0]
+            vals: list[Node] = [False]
+            for lo, hi in _merge(list(self.protocols)):
+                for a, b in _split_ported(lo, hi):
+                    if starts[-1] == a:
+                        vals[-1] = ported if a in PORTED else every
+                    else:
+                        starts.append(a)
+                        vals.append(ported if a in PORTED else every)
+                    if b < PROTOCOL_TOP:
+                        starts.append(b + 1)
+                        vals.append(False)
+            inner = seg(starts, vals)
             self._node.append(self.local.node(inner) if inner is not False else False)
         return self._node[0]
+
+
+PORTED = frozenset({6, 17})  # the protocols whose packets carry ports: TCP and UDP
+
+
+def _split_ported(lo: int, hi: int) -> list[tuple[int, int]]:
+    """A protocol range cut so that TCP (6) and UDP (17) stand alone."""
+    cuts = sorted({lo, hi + 1, *(p for q in PORTED if lo <= q <= hi for p in (q, q + 1))})
+    return [(a, b - 1) for a, b in pairwise(cuts)]
 
 
 # --- set operations ---------------------------------------------------------------------------------------------------

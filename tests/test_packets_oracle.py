@@ -1,0 +1,499 @@
+"""The packet model, proven against an SMT solver.
+
+Hypothesis writes firewalls for both clouds the way plans and previews register them (AWS rules
+with CIDRs of both families, prefix lists and referenced groups; Azure NSGs with priorities,
+allows and denies, service tags, ASGs on both ends, overlapping ranges, a role under two NSGs).
+The oracle reads the same resources on its own, straight from their fields, into z3 formulas over
+one symbolic packet (local end, protocol, port, peer), with Azure's first match and default rules
+written out. For every pair of firewalls the model's answers to "equal?", "subset?" and "what does
+head admit that base does not?" must be the solver's; a witness from either side must be a packet
+the other side agrees on.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from seawall.packets.admitted import Admitted
+from seawall.packets.resources import admitted_from
+from seawall.packets.space import (
+    FAMILIES,
+    V4_TOP,
+    V6_TOP,
+    PeerSet,
+    Symbols,
+    contains,
+    difference,
+    network_set,
+    slices,
+    subset,
+    symbol,
+)
+from seawall.registered import Resource
+
+z3 = pytest.importorskip("z3")
+
+SG = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+PREFIX_LIST = "aws:ec2/managedPrefixList:ManagedPrefixList"
+NSG = "azure-native:network:NetworkSecurityGroup"
+ASG = "azure-native:network:ApplicationSecurityGroup"
+ROLES = ("web", "db")
+OTHER = "__other__"  # a name no rule mentions, one per symbol family
+
+EXAMPLES = 700  # per test; three tests of two clouds: a few thousand firewalls judged by the solver per run
+
+
+def resource(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    return {"type": type_, "name": name, "urn": f"urn:pulumi:t::p::{type_}::{name}", "inputs": inputs}
+
+
+# --- strategies: addresses that overlap often ----------------------------------------------------------------------
+
+# Few bases and many prefix lengths, so that generated networks nest and overlap.
+V4_BASES = (0, 0x0A000000, 0x0A0A0000, 0x0A0A0A00, 0xC0000200, 0x40000000, 0x80000000)
+V6_BASES = (0, 0x2001_0DB8 << 96, 0x0064_FF9B << 96, 0x2002 << 112)
+
+
+@st.composite
+def v4_cidr(draw: st.DrawFn) -> str:
+    base = draw(st.sampled_from(V4_BASES)) + draw(st.sampled_from((0, 0x100, 0x10000, 0x1000000)))
+    length = draw(st.sampled_from((0, 1, 2, 4, 8, 16, 23, 24, 25, 32)))
+    return str(ipaddress.ip_network(f"{ipaddress.IPv4Address(base & V4_TOP)}/{length}", strict=False))
+
+
+@st.composite
+def v6_cidr(draw: st.DrawFn) -> str:
+    base = draw(st.sampled_from(V6_BASES))
+    length = draw(st.sampled_from((0, 1, 16, 32, 96, 128)))
+    return str(ipaddress.ip_network(f"{ipaddress.IPv6Address(base & V6_TOP)}/{length}", strict=False))
+
+
+cidrs = st.one_of(v4_cidr(), v4_cidr(), v6_cidr())
+ports = st.one_of(
+    st.sampled_from([(22, 22), (25, 25), (80, 80), (20, 30), (0, 65535), (1000, 2000), (443, 443)]),
+    st.tuples(st.integers(0, 100), st.integers(0, 100)).map(lambda t: (min(t), max(t))),
+)
+
+
+# --- AWS ---------------------------------------------------------------------------------------------------------
+
+
+@st.composite
+def aws_firewall(draw: st.DrawFn) -> list[dict[str, Any]]:
+    out = [resource(SG, f"{role}-sg", {"tags": {"seawall:role": role}}) for role in ROLES]
+    lists = draw(st.lists(st.lists(v4_cidr(), min_size=1, max_size=3), max_size=2))
+    for n, entries in enumerate(lists):
+        out.append(
+            resource(PREFIX_LIST, f"pl{n}", {"addressFamily": "IPv4", "entries": [{"cidr": c} for c in entries]})
+        )
+    count = draw(st.integers(0, 7))
+    for n in range(count):
+        role = draw(st.sampled_from(ROLES))
+        kind = draw(st.sampled_from(("cidr", "cidr", "cidr", "list", "group", "external-group", "external-list")))
+        inputs: dict[str, Any] = {"securityGroupId": f"${{{role}-sg.id}}"}
+        if kind == "cidr":
+            cidr = draw(cidrs)
+            inputs["cidrIpv6" if ":" in cidr else "cidrIpv4"] = cidr
+        elif kind == "list" and lists:
+            inputs["prefixListId"] = f"${{pl{draw(st.integers(0, len(lists) - 1))}.id}}"
+        elif kind == "group":
+            inputs["referencedSecurityGroupId"] = f"${{{draw(st.sampled_from(ROLES))}-sg.id}}"
+        elif kind == "external-list":
+            inputs["prefixListId"] = draw(st.sampled_from(("pl-0aaa", "pl-0bbb")))
+        else:
+            inputs["referencedSecurityGroupId"] = draw(st.sampled_from(("sg-0aaa", "sg-0bbb")))
+        protocol = draw(st.sampled_from(("tcp", "udp", "-1", "icmp")))
+        inputs["ipProtocol"] = protocol
+        if protocol in ("tcp", "udp"):
+            inputs["fromPort"], inputs["toPort"] = draw(ports)
+        elif protocol == "icmp":
+            inputs["fromPort"], inputs["toPort"] = -1, -1
+        out.append(resource(draw(st.sampled_from((INGRESS, EGRESS))), f"rule{n}", inputs))
+    return out
+
+
+# --- Azure -------------------------------------------------------------------------------------------------------
+
+AZURE_TAGS = ("*", "Internet", "VirtualNetwork", "AzureLoadBalancer", "Storage")
+
+
+@st.composite
+def azure_side(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(("tag", "cidrs", "asg", "asg", "external-asg")))
+    if kind == "tag":
+        return {"AddressPrefix": draw(st.sampled_from(AZURE_TAGS))}
+    if kind == "cidrs":
+        return {"AddressPrefixes": draw(st.lists(cidrs, min_size=1, max_size=3))}
+    if kind == "asg":
+        return {"ApplicationSecurityGroups": [{"id": f"${{{draw(st.sampled_from(ROLES))}-asg.id}}"}]}
+    return {"ApplicationSecurityGroups": [{"id": "/subscriptions/s/asg/partner"}]}
+
+
+@st.composite
+def azure_firewall(draw: st.DrawFn) -> list[dict[str, Any]]:
+    out = [resource(ASG, f"{role}-asg", {"tags": {"seawall:role": role}}) for role in ROLES]
+    nsgs = draw(st.lists(st.sampled_from(ROLES), min_size=1, max_size=3))  # a role may have two NSGs
+    for n, role in enumerate(nsgs):
+        count = draw(st.integers(0, 6))
+        priorities = draw(st.lists(st.integers(100, 130), min_size=count, max_size=count, unique=True))
+        rules = []
+        for m, priority in enumerate(priorities):
+            rule: dict[str, Any] = {
+                "name": f"r{m}",
+                "priority": priority,
+                "direction": draw(st.sampled_from(("Inbound", "Outbound"))),
+                "access": draw(st.sampled_from(("Allow", "Allow", "Deny"))),
+                "protocol": draw(st.sampled_from(("Tcp", "Udp", "*", "Icmp"))),
+                "sourcePortRange": "*",
+            }
+            low, high = draw(ports)
+            rule["destinationPortRange"] = (
+                "*" if (low, high) == (0, 65535) else f"{low}-{high}" if low != high else str(low)
+            )
+            for end in ("source", "destination"):
+                rule.update({f"{end}{k}": v for k, v in draw(azure_side()).items()})
+            rules.append(rule)
+        out.append(resource(NSG, f"nsg{n}", {"tags": {"seawall:role": role}, "securityRules": rules}))
+    return out
+
+
+# --- the oracle: the same resources, read independently into z3 ----------------------------------------------------
+
+
+@dataclass
+class Packet:
+    """One symbolic packet: each end is an IPv4 address, an IPv6 address or a symbol."""
+
+    lk: Any
+    l4: Any
+    l6: Any
+    ls: Any
+    pk: Any
+    p4: Any
+    p6: Any
+    ps: Any
+    proto: Any
+    port: Any
+
+
+class Oracle:
+    def __init__(self, symbols: list[tuple[str, str]]) -> None:
+        self.symbols = sorted(set(symbols) | {(f, OTHER) for f in FAMILIES})
+        self.p = Packet(
+            z3.Int("lk"), z3.BitVec("l4", 32), z3.BitVec("l6", 128), z3.Int("ls"),
+            z3.Int("pk"), z3.BitVec("p4", 32), z3.BitVec("p6", 128), z3.Int("ps"),
+            z3.Int("proto"), z3.Int("port"),
+        )  # fmt: skip
+        p = self.p
+        n = len(self.symbols)
+        self.domain = z3.And(
+            p.lk >= 0, p.lk <= 2, p.pk >= 0, p.pk <= 2, p.ls >= 0, p.ls < n, p.ps >= 0, p.ps < n,
+            p.proto >= 0, p.proto <= 255, p.port >= 0, p.port <= 65535,
+        )  # fmt: skip
+
+    def end(self, local: bool) -> tuple[Any, Any, Any, Any]:
+        p = self.p
+        return (p.lk, p.l4, p.l6, p.ls) if local else (p.pk, p.p4, p.p6, p.ps)
+
+    def cidr(self, text: str, local: bool) -> Any:
+        kind, a4, a6, _ = self.end(local)
+        net = ipaddress.ip_network(text, strict=False)
+        bits, var, want = (32, a4, 0) if net.version == 4 else (128, a6, 1)
+        mask = ((1 << bits) - 1) ^ ((1 << (bits - net.prefixlen)) - 1)
+        return z3.And(kind == want, var & mask == int(net.network_address))
+
+    def sym(self, family: str, name: str, local: bool) -> Any:
+        kind, _, _, s = self.end(local)
+        return z3.And(kind == 2, s == self.symbols.index((family, name)))
+
+    def family(self, family: str, local: bool) -> Any:
+        kind, _, _, s = self.end(local)
+        return z3.And(kind == 2, z3.Or([s == i for i, (f, _) in enumerate(self.symbols) if f == family]))
+
+    def tag(self, text: str, local: bool) -> Any:
+        kind = self.end(local)[0]
+        folded = text.casefold()
+        if folded == "*":
+            return z3.BoolVal(True)
+        if folded == "internet":
+            return z3.Or(kind == 0, kind == 1)
+        if folded == "virtualnetwork":
+            return z3.Or(
+                self.sym("tag", "VirtualNetwork", local), self.family("role", local), self.family("group", local)
+            )
+        if folded == "azureloadbalancer":
+            return self.sym("tag", "AzureLoadBalancer", local)
+        return self.sym("tag", text, local)
+
+    def ports(self, low: int, high: int) -> Any:
+        p = self.p
+        return z3.Or(z3.And(p.proto != 6, p.proto != 17), z3.And(p.port >= low, p.port <= high))
+
+    def protocol(self, text: str) -> Any:
+        numbers = {"tcp": 6, "udp": 17, "icmp": 1}
+        folded = text.casefold()
+        return z3.BoolVal(True) if folded in ("*", "-1") else self.p.proto == numbers[folded]
+
+
+def roles_of(resources: list[dict[str, Any]], type_: str) -> dict[str, str]:
+    """``${name.id}`` of each tagged resource of a type → its role."""
+    return {f"${{{r['name']}.id}}": r["inputs"]["tags"]["seawall:role"] for r in resources if r["type"] == type_}
+
+
+def aws_formulas(o: Oracle, resources: list[dict[str, Any]]) -> dict[tuple[str, str], Any]:
+    groups = roles_of(resources, SG)
+    lists = {f"${{{r['name']}.id}}": r["inputs"]["entries"] for r in resources if r["type"] == PREFIX_LIST}
+    out: dict[tuple[str, str], list[Any]] = {}
+    for r in resources:
+        if r["type"] not in (INGRESS, EGRESS):
+            continue
+        i = r["inputs"]
+        if "cidrIpv4" in i or "cidrIpv6" in i:
+            peer = o.cidr(i.get("cidrIpv4") or i["cidrIpv6"], local=False)
+        elif i.get("prefixListId") in lists:
+            peer = z3.Or([o.cidr(e["cidr"], local=False) for e in lists[i["prefixListId"]]])
+        elif "prefixListId" in i:
+            peer = o.sym("list", i["prefixListId"], local=False)
+        elif i["referencedSecurityGroupId"] in groups:
+            peer = o.sym("role", groups[i["referencedSecurityGroupId"]], local=False)
+        else:
+            peer = o.sym("group", i["referencedSecurityGroupId"], local=False)
+        ported = i["ipProtocol"] in ("tcp", "udp")
+        match = z3.And(o.protocol(i["ipProtocol"]), o.ports(i["fromPort"], i["toPort"]) if ported else True, peer)
+        key = (groups[i["securityGroupId"]], "in" if r["type"] == INGRESS else "out")
+        out.setdefault(key, []).append(match)
+    return {k: z3.Or(v) for k, v in out.items()}
+
+
+def azure_formulas(o: Oracle, resources: list[dict[str, Any]]) -> dict[tuple[str, str], Any]:
+    asgs = roles_of(resources, ASG)
+
+    def side(rule: dict[str, Any], end: str, local: bool) -> Any:
+        parts = []
+        if f"{end}AddressPrefix" in rule:
+            parts.append(o.tag(rule[f"{end}AddressPrefix"], local))
+        for cidr in rule.get(f"{end}AddressPrefixes", []):
+            parts.append(o.cidr(cidr, local))
+        for asg in rule.get(f"{end}ApplicationSecurityGroups", []):
+            ref = asg["id"]
+            parts.append(o.sym("role", asgs[ref], local) if ref in asgs else o.sym("group", ref, local))
+        return z3.Or(parts)
+
+    def match(rule: dict[str, Any]) -> Any:
+        inbound = rule["direction"] == "Inbound"
+        text = rule["destinationPortRange"]
+        low, high = (0, 65535) if text == "*" else (int(text.split("-")[0]), int(text.split("-")[-1]))
+        return z3.And(
+            o.protocol(rule["protocol"]),
+            o.ports(low, high),
+            side(rule, "source", local=not inbound),
+            side(rule, "destination", local=inbound),
+        )
+
+    vnet = {"in": ("VirtualNetwork", "VirtualNetwork"), "out": ("VirtualNetwork", "VirtualNetwork")}
+    per_role: dict[tuple[str, str], list[Any]] = {}
+    for r in resources:
+        if r["type"] != NSG:
+            continue
+        role = r["inputs"]["tags"]["seawall:role"]
+        for direction, word in (("in", "Inbound"), ("out", "Outbound")):
+            ordered = sorted(
+                (x for x in r["inputs"]["securityRules"] if x["direction"] == word), key=lambda x: x["priority"]
+            )
+            chain = [(match(x), x["access"] == "Allow") for x in ordered]
+            src, dst = vnet[direction]
+            chain.append((z3.And(o.tag(src, local=direction == "out"), o.tag(dst, local=direction == "in")), True))
+            if direction == "in":
+                chain.append((o.tag("AzureLoadBalancer", local=False), True))
+            else:
+                chain.append((o.tag("Internet", local=False), True))
+            admitted: Any = z3.BoolVal(False)  # DenyAll… at 65500: nothing after it
+            for condition, allow in reversed(chain):
+                admitted = z3.If(condition, z3.BoolVal(allow), admitted)
+            per_role.setdefault((role, direction), []).append(admitted)
+    return {k: z3.And(v) for k, v in per_role.items()}
+
+
+def symbols_in(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    found = [("tag", "VirtualNetwork"), ("tag", "AzureLoadBalancer"), ("tag", "Storage")]
+    found += [("role", role) for role in ROLES]
+    found += [("group", g) for g in ("sg-0aaa", "sg-0bbb", "/subscriptions/s/asg/partner")]
+    found += [("list", pl) for pl in ("pl-0aaa", "pl-0bbb")]
+    return found
+
+
+# --- comparing the two -------------------------------------------------------------------------------------------
+
+
+def model(resources: list[dict[str, Any]]) -> Admitted:
+    return admitted_from([Resource.from_json(r) for r in resources])
+
+
+def concrete(peers: PeerSet) -> tuple[int, int, int, tuple[str, str]]:
+    """(kind, IPv4, IPv6, symbol) of one member of a set."""
+    if peers.v4:
+        return 0, peers.v4[0][0], 0, ("role", OTHER)
+    if peers.v6:
+        return 1, 0, peers.v6[0][0], ("role", OTHER)
+    for family, s in peers.symbols:
+        if s.cofinite:
+            return 2, 0, 0, (family, OTHER)
+        if s.names:
+            return 2, 0, 0, (family, sorted(s.names)[0])
+    raise AssertionError("an empty set has no member")
+
+
+def as_set(kind: int, a4: int, a6: int, name: tuple[str, str]) -> PeerSet:
+    if kind == 0:
+        return network_set([str(ipaddress.IPv4Address(a4))])
+    if kind == 1:
+        return network_set([str(ipaddress.IPv6Address(a6))])
+    return symbol(*name)
+
+
+def holds(
+    o: Oracle,
+    formula: Any,
+    local: tuple[int, int, int, tuple[str, str]],
+    proto: int,
+    port: int,
+    peer: tuple[int, int, int, tuple[str, str]],
+) -> bool:
+    p = o.p
+    values = [
+        (p.lk, z3.IntVal(local[0])), (p.l4, z3.BitVecVal(local[1], 32)), (p.l6, z3.BitVecVal(local[2], 128)),
+        (p.ls, z3.IntVal(o.symbols.index(local[3]))), (p.pk, z3.IntVal(peer[0])), (p.p4, z3.BitVecVal(peer[1], 32)),
+        (p.p6, z3.BitVecVal(peer[2], 128)), (p.ps, z3.IntVal(o.symbols.index(peer[3]))),
+        (p.proto, z3.IntVal(proto)), (p.port, z3.IntVal(port)),
+    ]  # fmt: skip
+    return z3.is_true(z3.simplify(z3.substitute(formula, *values)))
+
+
+def agree(
+    base: list[dict[str, Any]],
+    head: list[dict[str, Any]],
+    formulas: Callable[[Oracle, list[dict[str, Any]]], dict[tuple[str, str], Any]],
+) -> None:
+    o = Oracle(symbols_in(base) + symbols_in(head))
+    fa, fb = formulas(o, base), formulas(o, head)
+    ma, mb = model(base), model(head)
+    for key in sorted(fa.keys() | fb.keys()):
+        a, b = fa.get(key, z3.BoolVal(False)), fb.get(key, z3.BoolVal(False))
+        na, nb = ma.get(*key), mb.get(*key)
+        solver = z3.Solver()
+        solver.add(o.domain, b, z3.Not(a))
+        more = solver.check() == z3.sat
+        extra = difference(nb, na)
+        assert (extra is not False) == more, (key, "head − base", base, head)
+        if more:  # the solver's witness is in the model's difference
+            w = solver.model()
+            p = o.p
+
+            def val(x: Any, w: Any = w) -> int:
+                return int(w.eval(x, model_completion=True).as_long())
+
+            local = as_set(
+                val(p.lk),
+                val(p.l4),
+                val(p.l6),
+                o.symbols[val(p.ls)],
+            )
+            peer = as_set(
+                val(p.pk),
+                val(p.p4),
+                val(p.p6),
+                o.symbols[val(p.ps)],
+            )
+            proto, port = val(p.proto), val(p.port)
+            assert contains(nb, local, proto, port, peer) and not contains(na, local, proto, port, peer), (
+                key,
+                base,
+                head,
+            )
+            # and the model's own witness is one the solver accepts
+            part = slices(extra)[0]
+            packet = (concrete(part.local), part.protocols[0], part.ports[0][0], concrete(part.peer))
+            assert holds(o, b, packet[0], packet[1], packet[2], packet[3]), (key, packet)
+            assert not holds(o, a, packet[0], packet[1], packet[2], packet[3]), (key, packet)
+        solver = z3.Solver()
+        solver.add(o.domain, a != b)
+        assert (na == nb) == (solver.check() == z3.unsat), (key, "equal", base, head)
+        solver = z3.Solver()
+        solver.add(o.domain, a, z3.Not(b))
+        assert subset(na, nb) == (solver.check() == z3.unsat), (key, "subset", base, head)
+
+
+ORACLE = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+
+
+@ORACLE
+@given(aws_firewall(), aws_firewall())
+def test_aws_answers_agree_with_the_solver(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> None:
+    agree(base, head, aws_formulas)
+
+
+@ORACLE
+@given(azure_firewall(), azure_firewall())
+def test_azure_answers_agree_with_the_solver(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> None:
+    agree(base, head, azure_formulas)
+
+
+@ORACLE
+@given(azure_firewall(), st.data())
+def test_azure_small_edits_agree_with_the_solver(base: list[dict[str, Any]], data: st.DataObject) -> None:
+    """Head is base with one rule moved, flipped or deleted: the edits reviewers see, near-equal sets."""
+    import copy
+
+    head = copy.deepcopy(base)
+    nsgs = [r for r in head if r["type"] == NSG and r["inputs"]["securityRules"]]
+    if nsgs:
+        rules = data.draw(st.sampled_from(nsgs))["inputs"]["securityRules"]
+        rule = data.draw(st.sampled_from(rules))
+        edit = data.draw(st.sampled_from(("flip", "delete", "move", "any-protocol")))
+        if edit == "flip":
+            rule["access"] = "Deny" if rule["access"] == "Allow" else "Allow"
+        elif edit == "delete":
+            rules.remove(rule)
+        elif edit == "move":
+            taken = {r["priority"] for r in rules}
+            rule["priority"] = data.draw(st.integers(100, 140).filter(lambda n: n not in taken))
+        else:
+            rule["protocol"] = "*"
+    agree(base, head, azure_formulas)
+
+
+def test_the_oracle_can_tell_a_difference() -> None:
+    """The oracle is not vacuous: a deny-all removed is a difference to it and to the model."""
+    base = [
+        resource(ASG, "web-asg", {"tags": {"seawall:role": "web"}}),
+        resource(
+            NSG,
+            "nsg0",
+            {
+                "tags": {"seawall:role": "web"},
+                "securityRules": [
+                    {"name": "deny", "priority": 4096, "direction": "Inbound", "access": "Deny", "protocol": "*",
+                     "sourcePortRange": "*", "destinationPortRange": "*", "sourceAddressPrefix": "*",
+                     "destinationAddressPrefix": "*"},
+                ],
+            },
+        ),
+    ]  # fmt: skip
+    head = [base[0], resource(NSG, "nsg0", {"tags": {"seawall:role": "web"}, "securityRules": []})]
+    o = Oracle(symbols_in(base))
+    a, b = azure_formulas(o, base)[("web", "in")], azure_formulas(o, head)[("web", "in")]
+    solver = z3.Solver()
+    solver.add(o.domain, b, z3.Not(a))
+    assert solver.check() == z3.sat
+    assert difference(model(head).get("web", "in"), model(base).get("web", "in")) is not False
+    assert Symbols(True) == Symbols(True, frozenset())
