@@ -21,6 +21,11 @@ and network interfaces, validates them as ARM would, and answers GETs with the
 read-only fields ARM adds (ids, etags, provisioning state, the NSG's default rules,
 and its ``subnets`` and ``networkInterfaces`` back-references).
 
+Faults are injected with :meth:`ArmServer.fault`: for requests whose path matches, the
+server answers a given status and body, edits its own answer (a listing whose ``value``
+is ``null``, a priority of ``740.5``), sends the body one byte at a time, or never answers.
+The token endpoint can misbehave the same way.
+
 Tokens come from an App Service managed-identity endpoint (``/msi/token``) that the
 same server serves: point ``IDENTITY_ENDPOINT`` / ``IDENTITY_HEADER`` at it and
 ``DefaultAzureCredential`` gets its token there, never leaving loopback.
@@ -36,6 +41,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -78,6 +84,31 @@ class Request:
     path: str
     query: dict[str, str]
     authorized: bool  # carried a token this server issued
+
+
+@dataclass
+class Fault:
+    """How the server misbehaves for the requests whose path matches ``path`` (a regex, searched).
+
+    ``""`` matches every ARM request (the token endpoint aside); ``"^/msi/"`` the token endpoint.
+    """
+
+    path: str = ""
+    status: int = 200
+    body: Any = None  # the answer instead of the server's own: a JSON value, or bytes sent as they are
+    edit: Callable[[Any], Any] | None = None  # a change to the server's own JSON answer (when it is a 200)
+    headers: dict[str, str] = field(default_factory=dict)
+    trickle: float = 0.0  # seconds between the bytes of the body
+    silent: bool = False  # accept the request, never answer
+    times: int | None = None  # how many requests it applies to; None: every one
+    seen: int = 0  # how many it has applied to
+
+    def matches(self, path: str) -> bool:
+        if self.times is not None and self.seen >= self.times:
+            return False
+        if self.path == "":
+            return not path.startswith("/msi/")
+        return re.search(self.path, path) is not None
 
 
 @dataclass
@@ -144,6 +175,7 @@ class ArmServer(ThreadingHTTPServer):
         return self
 
     def stop(self) -> None:
+        self.stopping.set()  # silent faults let go of their connections
         self.shutdown()
         self.server_close()
         if self._thread is not None:
@@ -161,6 +193,11 @@ class ArmServer(ThreadingHTTPServer):
             self.requests: list[Request] = []
             self._tokens: dict[str, str] = {}  # token → principal
             self._throttle: list[float] = []  # Retry-After seconds for each of the next requests
+            self.faults: list[Fault] = []
+            previous = getattr(self, "stopping", None)
+            if previous is not None:
+                previous.set()  # a silent fault of the last test lets go
+            self.stopping = threading.Event()
 
     # --- what the tests set up ---
 
@@ -183,6 +220,20 @@ class ArmServer(ThreadingHTTPServer):
         """The subscription is not registered for Microsoft.Network (ARM answers 409 to every request)."""
         with self._lock:
             self.subscriptions[subscription.casefold()].registered = False
+
+    def fault(self, fault: Fault) -> Fault:
+        """Misbehave as ``fault`` says (the first matching fault applies to a request)."""
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.matches(path):
+                    fault.seen += 1
+                    return fault
+            return None
 
     def throttle(self, requests: int, seconds: float) -> None:
         with self._lock:
@@ -407,16 +458,43 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
 
-    def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
+    _fault: Fault | None = None
+
+    def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        fault = self._fault
+        if fault is not None and fault.edit is not None and status == 200:
+            body = fault.edit(copy.deepcopy(body))
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("x-ms-request-id", _guid(f"{time.monotonic_ns()}"))
-        for k, v in (headers or {}).items():
+        for k, v in {**(headers or {}), **(fault.headers if fault is not None else {})}.items():
             self.send_header(k, v)
         self.end_headers()
+        if fault is not None and fault.trickle:
+            for byte in data:
+                if self.server.stopping.wait(fault.trickle):
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            return
         self.wfile.write(data)
+
+    def _misbehave(self, path: str) -> bool:
+        """Answer as a matching fault says; True when it answered (or never will)."""
+        fault = self.server.take_fault(path)
+        self._fault = fault
+        if fault is None:
+            return False
+        if fault.silent:
+            self.server.stopping.wait(600)  # held open, never answered
+            self.close_connection = True
+            return True
+        if fault.body is not None or fault.status != 200:
+            self._reply(fault.status, fault.body if fault.body is not None else b"")
+            return True
+        return False  # an edit or a trickle of the server's own answer
 
     def _refuse(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -442,8 +520,12 @@ class _Handler(BaseHTTPRequestHandler):
         path, query = parts.path, parse_qs(parts.query, keep_blank_values=True)
         if path == "/msi/token":
             self._log(path, parts.query)
+            if self._misbehave(path):
+                return None
             return self._token(query)
         authorized = self._log(path, parts.query) and not self.server.reject_tokens
+        if authorized and self._misbehave(path):
+            return None
         if not authorized:
             missing = "Authorization" not in self.headers
             message = (

@@ -7,6 +7,11 @@ forgets to paginate would pass against plain moto and miss rules against AWS. So
 this server pages those four answers itself (``MaxResults`` items, an opaque
 ``NextToken``), as EC2 does, and records each request's action and parameters so
 tests can check what a client asked for (several pages; never a write).
+
+Faults are injected in front of moto with :meth:`PagingMiddleware.fault`, taking the
+``armserver.Fault`` records (their ``path`` is a regex searched in the EC2 action):
+a status and body instead of moto's answer (throttling, 5xx, malformed XML), an answer
+sent one byte at a time, or none at all.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import threading
+import time
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
@@ -53,7 +60,48 @@ class PagingMiddleware:
     def __init__(self, app: WsgiApp) -> None:
         self.app = app
         self.requests: list[Request] = []
+        self.faults: list[Any] = []  # armserver.Fault records
         self._lock = threading.Lock()
+
+    def fault(self, fault: Any) -> Any:
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def _take_fault(self, action: str) -> Any:
+        with self._lock:
+            for fault in self.faults:
+                if (fault.times is None or fault.seen < fault.times) and re.search(fault.path, action):
+                    fault.seen += 1
+                    return fault
+        return None
+
+    def _misbehave(self, fault: Any, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if fault.silent:
+            time.sleep(600)  # the client gives up long before; the thread is a daemon
+            return []
+        if fault.body is not None or fault.status != 200:
+            data, status, headers = fault.body or b"", f"{fault.status} Fault", [("Content-Type", "text/xml")]
+        else:
+            captured: dict[str, Any] = {}
+
+            def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+                captured["status"], captured["headers"] = status, headers
+                return lambda _data: None
+
+            data = b"".join(self.app(environ, capture))
+            status = captured["status"]
+            headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        start_response(status, [*headers, *fault.headers.items(), ("Content-Length", str(len(data)))])
+        if not fault.trickle:
+            return [data]
+
+        def trickle() -> Iterable[bytes]:
+            for byte in data:
+                time.sleep(fault.trickle)
+                yield bytes([byte])
+
+        return trickle()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -64,6 +112,9 @@ class PagingMiddleware:
         if action and "Version" in params:
             with self._lock:
                 self.requests.append(Request(action, params))
+        fault = self._take_fault(action) if action else None
+        if fault is not None:
+            return self._misbehave(fault, environ, start_response)
         if action not in PAGED_LISTS or "MaxResults" not in params:
             return self.app(environ, start_response)
 

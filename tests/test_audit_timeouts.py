@@ -300,7 +300,7 @@ def test_arm_asking_for_a_long_wait_ends_the_audit_at_once(tokens: ArmServer) ->
     tokens.throttle(1, 600)
     result, elapsed = azure_audit(tokens.endpoint_url)
     assert the_azure_error(result) == (
-        "seawall: error: --endpoint-url: ARM throttled NetworkSecurityGroups_List and asks to wait 600 s, longer than "
+        f"seawall: error: {tokens.endpoint_url}: ARM throttled NetworkSecurityGroups_List and asks to wait 600 s, longer than "
         f"the audit waits ({azure_account.MAX_RETRY_AFTER:g} s); run it again later"
     )
     assert elapsed < LOCAL_WORK + 2
@@ -310,7 +310,7 @@ def test_arm_throttling_past_the_tries_is_one_line(tokens: ArmServer) -> None:
     tokens.throttle(azure_account.MAX_ATTEMPTS, 0.1)
     result, _ = azure_audit(tokens.endpoint_url)
     assert the_azure_error(result).startswith(
-        "seawall: error: --endpoint-url: SubscriptionRequestsThrottled (HTTP 429) on NetworkSecurityGroups_List: "
+        f"seawall: error: {tokens.endpoint_url}: SubscriptionRequestsThrottled (HTTP 429) on NetworkSecurityGroups_List: "
     )
     assert result.stderr.rstrip().endswith(
         f"still throttled after {azure_account.MAX_ATTEMPTS} tries, run it again later"

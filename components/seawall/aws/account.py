@@ -42,6 +42,8 @@ AUTH_CODES = frozenset(
         "OptInRequired",
     }
 )
+# What EC2 answers when it throttles (botocore retries these within the bounded tries).
+THROTTLE_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException", "RequestThrottled"})
 # botocore waits 60 s to connect and 60 s for each read, several times over: a silent endpoint
 # would hang the audit for minutes. These bound it: an endpoint that never answers costs at most
 # MAX_ATTEMPTS × (connect + read timeout) per call, plus well under a second of back-off.
@@ -211,7 +213,15 @@ def aws_errors(region: str, endpoint_url: str | None, client: Any = None) -> Ite
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
         message = _one_line(str(error.get("Message", "")))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        config = client.meta.config if client is not None else None
+        tries = (config.retries or {}).get("total_max_attempts") if config else None
+        after = f" after {_tries(tries)}" if tries else ""
         hint = f"; the audit needs read-only {READ_PERMISSIONS}" if code in AUTH_CODES else ""
+        if code in THROTTLE_CODES:
+            hint = f"; still throttled{after}, run it again later"
+        elif isinstance(status, int) and status >= 500:
+            hint = f"; a failure on the endpoint's side (HTTP {status}){after}, run it again later"
         raise UserError(where, f"{code} on {exc.operation_name}: {message}{hint}") from None
     except (bx.EndpointConnectionError, bx.ConnectionError, bx.HTTPClientError) as exc:
         raise UserError(
@@ -219,12 +229,22 @@ def aws_errors(region: str, endpoint_url: str | None, client: Any = None) -> Ite
         ) from None
     except bx.BotoCoreError as exc:
         raise UserError(where, _one_line(str(exc))) from None
+    except (NotEc2, KeyError, TypeError, ValueError, AttributeError) as exc:  # parsed, but not EC2's shape
+        raise UserError(
+            "--endpoint-url" if endpoint_url else where,
+            f"the endpoint's answer is not what EC2 sends ({_one_line(str(exc))[:300]}); "
+            f"check {'--endpoint-url and ' if endpoint_url else ''}--region",
+        ) from None
     except ResponseParserError as exc:  # not a BotoCoreError: an endpoint that is not (or not yet) EC2
         first = _one_line(str(exc)).split(" Further")[0]
         raise UserError(
             "--endpoint-url" if endpoint_url else where,
             f"the endpoint's answer is not an EC2 response ({first}); check --endpoint-url and --region",
         ) from None
+
+
+class NotEc2(ValueError):
+    """An answer botocore parsed that is not in the shape EC2's API reference gives."""
 
 
 def _tries(n: int) -> str:
@@ -271,26 +291,22 @@ def read_account(client: Any, stack: str, page_size: int | None = None, progress
     for pl in items("describe_managed_prefix_lists", "PrefixLists", "prefix lists", Filters=by_stack):
         if pl.get("State") in GONE_STATES:
             continue
-        entries = items(
-            "get_managed_prefix_list_entries",
-            "Entries",
-            f"entries of {pl['PrefixListId']}",
-            PrefixListId=pl["PrefixListId"],
-        )
+        pl_id = _text(pl, "PrefixListId", "a prefix list")
+        entries = items("get_managed_prefix_list_entries", "Entries", f"entries of {pl_id}", PrefixListId=pl_id)
         lists.append(
             ActualPrefixList(
-                id=pl["PrefixListId"],
-                name=pl.get("PrefixListName", ""),
-                address_family=pl.get("AddressFamily", ""),
+                id=pl_id,
+                name=_text(pl, "PrefixListName", pl_id, False),
+                address_family=_text(pl, "AddressFamily", pl_id, False),
                 tags=_tags(pl),
-                entries=frozenset(canonical_cidr(e["Cidr"]) for e in entries),
+                entries=frozenset(canonical_cidr(_text(e, "Cidr", f"an entry of {pl_id}")) for e in entries),
             )
         )
     outsiders: list[tuple[ActualGroup, ActualRule]] = []
     if lists:
         ours, list_ids = set(ids), {pl.id for pl in lists}
         for raw in items("describe_security_groups", "SecurityGroups", "every security group of the region"):
-            if raw["GroupId"] in ours:
+            if _text(raw, "GroupId", "a security group") in ours:
                 continue
             group = _group(raw)
             outsiders += [(group, rule) for rule in _prefix_list_rules(raw) if rule.prefix_list_id in list_ids]
@@ -303,45 +319,94 @@ def _items(
     config = {"PageSize": page_size} if page_size else {}
     out: list[dict[str, Any]] = []
     for number, page in enumerate(client.get_paginator(operation).paginate(**params, PaginationConfig=config), 1):
-        out += page.get(key, [])
+        items = page.get(key, []) if isinstance(page, dict) else None
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise NotEc2(f"{operation}: {key} is not a list of items")
+        out += items
         say(f"reading {what}: page {number}, {len(out)} so far")
     return out
 
 
+def _text(raw: dict[str, Any], key: str, what: str, required: bool = True) -> str:
+    value = raw.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value):
+        raise NotEc2(f"{what} has {key} {value!r}, not text")
+    return value
+
+
+def _port(raw: dict[str, Any], key: str, what: str) -> int:
+    value = raw.get(key, -1)
+    if not isinstance(value, int) or isinstance(value, bool) or not -1 <= value <= 65535:
+        raise NotEc2(f"{what} has {key} {value!r}, not a port")
+    return value
+
+
 def _tags(raw: dict[str, Any]) -> dict[str, str]:
-    return {t["Key"]: t.get("Value", "") for t in raw.get("Tags", [])}
+    tags = raw.get("Tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, dict) and isinstance(t.get("Key"), str) for t in tags):
+        raise NotEc2(f"Tags {tags!r:.80} are not a list of Key/Value pairs")
+    return {t["Key"]: str(t.get("Value", "")) for t in tags}
 
 
 def _group(raw: dict[str, Any]) -> ActualGroup:
-    return ActualGroup(raw["GroupId"], raw.get("GroupName", ""), _tags(raw), raw.get("VpcId"))
+    group_id = _text(raw, "GroupId", "a security group")
+    return ActualGroup(group_id, _text(raw, "GroupName", group_id, False), _tags(raw), raw.get("VpcId"))
+
+
+def _optional(raw: dict[str, Any], key: str, what: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, str):
+        raise NotEc2(f"{what} has {key} {value!r}, not text")
+    return value
 
 
 def _rule(raw: dict[str, Any]) -> ActualRule:
+    group_id = _text(raw, "GroupId", "a security group rule")
+    what = f"rule {raw.get('SecurityGroupRuleId', '?')} of {group_id}"
+    referenced = raw.get("ReferencedGroupInfo") or {}
+    if not isinstance(referenced, dict):
+        raise NotEc2(f"{what} has ReferencedGroupInfo {referenced!r:.80}, not a structure")
     return ActualRule(
-        id=raw.get("SecurityGroupRuleId", ""),
-        group_id=raw["GroupId"],
-        egress=bool(raw.get("IsEgress")),
-        protocol=str(raw.get("IpProtocol", "-1")),
-        from_port=int(raw.get("FromPort", -1)),
-        to_port=int(raw.get("ToPort", -1)),
-        cidr_ipv4=raw.get("CidrIpv4"),
-        cidr_ipv6=raw.get("CidrIpv6"),
-        prefix_list_id=raw.get("PrefixListId"),
-        group_ref=(raw.get("ReferencedGroupInfo") or {}).get("GroupId"),
+        id=_text(raw, "SecurityGroupRuleId", what, False),
+        group_id=group_id,
+        egress=_flag(raw, "IsEgress", what),
+        protocol=_text(raw, "IpProtocol", what, False) or "-1",
+        from_port=_port(raw, "FromPort", what),
+        to_port=_port(raw, "ToPort", what),
+        cidr_ipv4=_optional(raw, "CidrIpv4", what),
+        cidr_ipv6=_optional(raw, "CidrIpv6", what),
+        prefix_list_id=_optional(raw, "PrefixListId", what),
+        group_ref=_optional(referenced, "GroupId", what),
     )
+
+
+def _flag(raw: dict[str, Any], key: str, what: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise NotEc2(f"{what} has {key} {value!r}, not true or false")
+    return value
 
 
 def _prefix_list_rules(raw: dict[str, Any]) -> Iterator[ActualRule]:
     """The prefix-list peers of a DescribeSecurityGroups permission set, one rule each."""
+    group_id = _text(raw, "GroupId", "a security group")
     for egress, key in ((False, "IpPermissions"), (True, "IpPermissionsEgress")):
-        for perm in raw.get(key, []):
-            for pl in perm.get("PrefixListIds", []):
+        perms = raw.get(key, [])
+        if not isinstance(perms, list) or not all(isinstance(p, dict) for p in perms):
+            raise NotEc2(f"{group_id} has {key} that is not a list of permissions")
+        for perm in perms:
+            lists = perm.get("PrefixListIds", [])
+            if not isinstance(lists, list) or not all(isinstance(p, dict) for p in lists):
+                raise NotEc2(f"{group_id} has PrefixListIds that are not a list")
+            for pl in lists:
                 yield ActualRule(
                     id="",
-                    group_id=raw["GroupId"],
+                    group_id=group_id,
                     egress=egress,
-                    protocol=str(perm.get("IpProtocol", "-1")),
-                    from_port=int(perm.get("FromPort", -1)),
-                    to_port=int(perm.get("ToPort", -1)),
-                    prefix_list_id=pl["PrefixListId"],
+                    protocol=_text(perm, "IpProtocol", group_id, False) or "-1",
+                    from_port=_port(perm, "FromPort", group_id),
+                    to_port=_port(perm, "ToPort", group_id),
+                    prefix_list_id=_text(pl, "PrefixListId", group_id),
                 )

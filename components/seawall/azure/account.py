@@ -21,18 +21,24 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from math import isfinite
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from seawall.deadline import DeadlineExceeded
 from seawall.errors import UserError
+from seawall.jsonsource import is_int, parse_json
 
 STACK_TAG = "seawall:stack"
 ROLE_TAG = "seawall:role"
 
 ARM_ENDPOINT = "https://management.azure.com"
 MANAGEMENT_SCOPE = "https://management.azure.com/.default"
+# Azure's own management endpoints (public, US Government, China): the hosts a management token is for.
+ARM_HOSTS = ("management.azure.com", "management.usgovcloudapi.net", "management.chinacloudapi.cn")
+TOKEN_FLAG = "--send-token-to-endpoint"
 # The same bounds as the AWS audit: seconds for the connection and for each read, tries per request.
 DEFAULT_TIMEOUT = 5.0
 MAX_ATTEMPTS = 3
@@ -135,6 +141,7 @@ class AzureClient:
     explicit_endpoint: bool
     timeout: float
     options: dict[str, Any]  # per-call keywords
+    scope: str = MANAGEMENT_SCOPE  # the token's audience: the Azure cloud the endpoint belongs to
 
 
 def tag(tags: Mapping[str, str] | None, key: str) -> str | None:
@@ -165,16 +172,34 @@ def config_subscription(
 
 
 def worst_case(timeout: float, attempts: int = MAX_ATTEMPTS) -> float:
-    """Seconds one request may take against an endpoint that never answers, throttling waits included."""
+    """Seconds the audit may take against an endpoint that never answers, throttling waits included.
+
+    It is also the deadline of the whole audit (token included): an endpoint that answers,
+    but too slowly to ever finish, ends it as surely as one that never answers.
+    """
     return attempts * 2 * timeout + (attempts - 1) * MAX_RETRY_AFTER
 
 
 class Throttled(Exception):
-    """ARM asked to wait longer than :data:`MAX_RETRY_AFTER`."""
+    """ARM asked to wait longer than :data:`MAX_RETRY_AFTER`; ``asked`` is its Retry-After as sent."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, asked: str = "") -> None:
         super().__init__(seconds)
         self.seconds = seconds
+        self.asked = asked
+
+
+_TOKEN_ANYWHERE: ContextVar[bool] = ContextVar("seawall_token_anywhere", default=False)
+
+
+@contextmanager
+def token_to_any_endpoint(allowed: bool) -> Iterator[None]:
+    """Within the block, :func:`connect` sends the user's management token to whatever endpoint it is given."""
+    reset = _TOKEN_ANYWHERE.set(allowed)
+    try:
+        yield
+    finally:
+        _TOKEN_ANYWHERE.reset(reset)
 
 
 class WriteRefused(Exception):
@@ -200,6 +225,8 @@ def connect(subscription: str, endpoint_url: str | None, timeout: float | None =
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError("--endpoint-url", f"{endpoint_url!r} is not a URL such as https://management.azure.com")
+    host = parts.hostname.casefold()
+    scope = f"https://{host}/.default" if host in ARM_HOSTS else MANAGEMENT_SCOPE
     if parts.scheme == "http":
         # A bearer token in clear text is acceptable only when it never leaves the machine.
         if not _loopback(parts.hostname):
@@ -209,6 +236,14 @@ def connect(subscription: str, endpoint_url: str | None, timeout: float | None =
                 "(use https, or http only on loopback)",
             )
         options["enforce_https"] = False
+    if not (host in ARM_HOSTS or _loopback(host) or _TOKEN_ANYWHERE.get()):
+        # The token is the user's: it opens every subscription they may read, so it goes only to Azure.
+        raise UserError(
+            "--endpoint-url",
+            f"{endpoint_url} is neither Azure's management endpoint ({', '.join(ARM_HOSTS)}) nor on this machine, "
+            f"and the audit would send it your Azure management token; pass {TOKEN_FLAG} if you trust it with "
+            "the token",
+        )
     try:
         credential = DefaultAzureCredential()
     except ValueError as exc:  # AZURE_TOKEN_CREDENTIALS names no credential
@@ -221,13 +256,14 @@ def connect(subscription: str, endpoint_url: str | None, timeout: float | None =
         policies.ContentDecodePolicy(),
         policies.RedirectPolicy(),
         _bounded_retry(timeout),
-        ARMChallengeAuthenticationPolicy(credential, MANAGEMENT_SCOPE),
+        ARMChallengeAuthenticationPolicy(credential, scope),
         policies.CustomHookPolicy(),
         policies.NetworkTraceLoggingPolicy(),
         policies.DistributedTracingPolicy(),
         policies.SensitiveHeaderCleanupPolicy(),
         ARMHttpLoggingPolicy(),
         _read_only(),
+        _arm_shaped(),  # first to see each answer: nothing the SDK reads leniently gets past it
     ]
     network = NetworkManagementClient(
         credential,
@@ -237,7 +273,7 @@ def connect(subscription: str, endpoint_url: str | None, timeout: float | None =
         connection_timeout=timeout,
         read_timeout=timeout,
     )
-    return AzureClient(network, credential, subscription, endpoint, endpoint_url is not None, timeout, options)
+    return AzureClient(network, credential, subscription, endpoint, endpoint_url is not None, timeout, options, scope)
 
 
 def _loopback(host: str) -> bool:
@@ -255,9 +291,13 @@ def _bounded_retry(timeout: float) -> Any:
 
     class BoundedRetry(RetryPolicy[Any, Any]):
         def get_retry_after(self, response: Any) -> float | None:
-            wait: float | None = super().get_retry_after(response)
+            asked = str(response.http_response.headers.get("Retry-After") or "").strip()
+            try:
+                wait: float | None = super().get_retry_after(response)
+            except (ValueError, TypeError, OverflowError):  # neither seconds nor an HTTP-date
+                wait = None
             if wait is not None and wait > MAX_RETRY_AFTER:
-                raise Throttled(wait)
+                raise Throttled(wait, asked)
             return wait
 
     retries = MAX_ATTEMPTS - 1
@@ -283,11 +323,162 @@ def _read_only() -> Any:
     return ReadOnly()
 
 
+# --- what ARM answers ---
+
+# The list operations the audit calls (and the nextLink pages of each).
+_LISTING = re.compile(r"/providers/Microsoft\.Network/(networkSecurityGroups|applicationSecurityGroups)/?$", re.I)
+MAX_ANSWER_CHARS = 64 * 2**20  # one page of 1,000 NSGs of 1,000 rules is about this; ARM pages far smaller
+_RULE_TEXT = ("direction", "access", "protocol")
+_RULE_ONE = ("sourceAddressPrefix", "destinationAddressPrefix", "sourcePortRange", "destinationPortRange")
+_RULE_MANY = ("sourceAddressPrefixes", "destinationAddressPrefixes", "sourcePortRanges", "destinationPortRanges")
+_RULE_IDS = ("sourceApplicationSecurityGroups", "destinationApplicationSecurityGroups")
+
+
+class _NotArmAnswer(UserError):
+    """Raised by the strict JSON reader; turned into :class:`NotArm`."""
+
+
+def _arm_shaped() -> Any:
+    """Checks each listing page as ARM's REST specification shapes it, before the SDK reads it leniently.
+
+    The SDK turns ``{"value": null}`` or ``{}`` into an empty listing and ``740.5`` into the priority
+    740; an audit that believed them would report drift that is not there, or miss drift that is.
+    """
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    class ArmShaped(SansIOHTTPPolicy[Any, Any]):
+        def on_response(self, request: Any, response: Any) -> None:
+            answer = response.http_response
+            if answer.status_code != 200 or not _LISTING.search(urlsplit(request.http_request.url).path):
+                return
+            body = answer.body()
+            if len(body) > MAX_ANSWER_CHARS:
+                raise NotArm(f"a page of {len(body):,} bytes, more than any ARM page")
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise NotArm("its body is not UTF-8") from None
+            kind = _LISTING.search(urlsplit(request.http_request.url).path).group(1)  # type: ignore[union-attr]
+            check_listing(text, kind)
+
+    return ArmShaped()
+
+
+def check_listing(text: str, kind: str) -> None:
+    """Raise :class:`NotArm` unless ``text`` is a page of a list operation of ``kind`` as ARM sends it."""
+    try:
+        page = parse_json(text, "the answer", _NotArmAnswer, "JSON as ARM sends it")
+    except _NotArmAnswer as exc:
+        raise NotArm(exc.message) from None
+    if not isinstance(page, dict) or "value" not in page:
+        raise NotArm(f"a listing is an object with a 'value' list, not {_kind(page)}")
+    items, link = page["value"], page.get("nextLink")
+    if not isinstance(items, list):
+        raise NotArm(f"its 'value' is {_kind(items)}, not a list")
+    if link is not None and not isinstance(link, str):
+        raise NotArm(f"its nextLink is {_kind(link)}, not a URL")
+    for index, item in enumerate(items):
+        what = f"value[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not isinstance(item.get("name"), str):
+            raise NotArm(f"{what} is {_kind(item)}, not a resource with a text id and name")
+        tags = item.get("tags")
+        if tags is not None and not (isinstance(tags, dict) and all(isinstance(v, str) for v in tags.values())):
+            raise NotArm(f"{what} ({item['name']}) has tags {_kind(tags)}, not a mapping of text")
+        props = item.get("properties", {})
+        if not isinstance(props, dict):
+            raise NotArm(f"{what} ({item['name']}) has properties {_kind(props)}, not an object")
+        if kind.casefold() == "networksecuritygroups":
+            _check_nsg_properties(props, item["name"])
+
+
+def _check_nsg_properties(props: dict[str, Any], nsg: str) -> None:
+    for key in ("subnets", "networkInterfaces"):
+        _check_refs(props.get(key), f"{nsg} {key}")
+    for key in ("securityRules", "defaultSecurityRules"):
+        rules = props.get(key, [])
+        if not isinstance(rules, list):
+            raise NotArm(f"{nsg} {key} is {_kind(rules)}, not a list")
+        for index, rule in enumerate(rules):
+            if not isinstance(rule, dict) or not isinstance(rule.get("name"), str):
+                raise NotArm(f"{nsg} {key}[{index}] is {_kind(rule)}, not a rule with a text name")
+            what = f"{nsg}/{rule['name']}"
+            inner = rule.get("properties")
+            if not isinstance(inner, dict):
+                raise NotArm(f"{what} has properties {_kind(inner)}, not an object")
+            priority = inner.get("priority")
+            if not is_int(priority):  # 740.5 and true are not priorities (the SDK would read 740 and 1)
+                raise NotArm(f"{what} has priority {_kind(priority)}, not an integer")
+            for name in _RULE_TEXT:
+                if not isinstance(inner.get(name), str):
+                    raise NotArm(f"{what} has {name} {_kind(inner.get(name))}, not text")
+            for name in _RULE_ONE:
+                if inner.get(name) is not None and not isinstance(inner[name], str):
+                    raise NotArm(f"{what} has {name} {_kind(inner[name])}, not text")
+            for name in _RULE_MANY:
+                value = inner.get(name)
+                if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                    raise NotArm(f"{what} has {name} {_kind(value)}, not a list of text")
+            for name in _RULE_IDS:
+                _check_refs(inner.get(name), f"{what} {name}")
+
+
+def _check_refs(value: Any, what: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, list) or not all(isinstance(v, dict) and isinstance(v.get("id"), str) for v in value):
+        raise NotArm(f"{what} is {_kind(value)}, not a list of references with a text id")
+
+
+def _kind(value: Any) -> str:
+    """A value as a message shows it: short, in JSON's words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}" + ("..." if len(value) > 40 else "")
+    if isinstance(value, list):
+        return f"a list of {len(value)}" if value else "an empty list"
+    if isinstance(value, dict):
+        return "an object" if value else "an empty object"
+    return type(value).__name__
+
+
 # --- errors ---
 
 
 @contextmanager
-def azure_errors(client: AzureClient, operation: str) -> Iterator[None]:
+def token_answers() -> Iterator[list[int]]:
+    """The HTTP status of every answer a credential's token endpoint gives within the block.
+
+    azure-identity does not say why a managed-identity endpoint gave no token (a 500 reads as
+    "configuration not found"); its pipeline's logging does, so the block listens to it.
+    """
+    import logging
+
+    statuses: list[int] = []
+    logger = logging.getLogger("azure.core.pipeline.policies.http_logging_policy")
+
+    class Listen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            found = re.match(r"Response status: (\d{3})", record.getMessage())
+            if found:
+                statuses.append(int(found.group(1)))
+
+    handler, level = Listen(logging.INFO), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield statuses
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+@contextmanager
+def azure_errors(client: AzureClient, operation: str, token_statuses: list[int] | None = None) -> Iterator[None]:
     """Turn the SDK's and the credential chain's failures into one-line UserErrors (exit 2)."""
     from azure.core.exceptions import (
         AzureError,
@@ -306,16 +497,32 @@ def azure_errors(client: AzureClient, operation: str) -> Iterator[None]:
     check = "check --endpoint-url and the network" if client.explicit_endpoint else "check the network"
     try:
         yield
+    except DeadlineExceeded as exc:
+        bound = f"{exc.seconds:g} s, the most the audit waits at --timeout {client.timeout:g}"
+        what = "the token endpoint" if operation == "getting a token" else client.endpoint
+        raise UserError(
+            "credentials" if operation == "getting a token" else where,
+            f"{what} did not finish {operation} within {bound} (it answers too slowly or not at all); "
+            f"{check}, or raise --timeout",
+        ) from None
     except Throttled as exc:
         raise UserError(
-            where,
-            f"ARM throttled {operation} and asks to wait {exc.seconds:g} s, longer than the audit waits "
+            client.endpoint,
+            f"ARM throttled {operation} and asks to wait {_wait_text(exc)}, longer than the audit waits "
             f"({MAX_RETRY_AFTER:g} s); run it again later",
         ) from None
     except WriteRefused as exc:  # a bug or a changed SDK: say so rather than write
         raise UserError(where, f"refused to send {exc} during {operation}: the audit only reads") from None
     except ClientAuthenticationError as exc:
         if exc.response is None:  # the credential chain, before any request reached ARM
+            failed = [status for status in token_statuses or () if status >= 400]
+            if failed:
+                raise UserError(
+                    "credentials",
+                    f"the managed-identity token endpoint answered HTTP {failed[-1]} "
+                    f"({len(failed)} {'try' if len(failed) == 1 else 'tries'}): the identity is there but its "
+                    "endpoint failed; run it again later",
+                ) from None
             raise UserError("credentials", _credential_problem(str(exc.message or exc))) from None
         raise UserError(
             "credentials", f"ARM refused the token on {operation} ({_code(exc)}): {_message(exc)}"
@@ -326,8 +533,10 @@ def azure_errors(client: AzureClient, operation: str) -> Iterator[None]:
         raise UserError(
             where, f"{client.endpoint} {did} within {client.timeout:g} s ({tries}); {check}, or raise --timeout"
         ) from None
-    except (DecodeError, DeserializationError, ValueError) as exc:
-        raise UserError(where, f"the endpoint's answer to {operation} is not an ARM response ({_first(exc)})") from None
+    except (DecodeError, DeserializationError, ValueError, TypeError, AttributeError) as exc:
+        raise UserError(
+            where, f"the endpoint's answer to {operation} is not an ARM response ({_first(exc)}); {check}"
+        ) from None
     except HttpResponseError as exc:
         status, code, message = exc.status_code, _code(exc), _message(exc)
         if exc.error is None:  # no ARM error body: an HTML page, a proxy, another service
@@ -341,14 +550,43 @@ def azure_errors(client: AzureClient, operation: str) -> Iterator[None]:
             raise UserError(
                 "--resource-group", f"{code}: {message}; check --resource-group or seawall:resourceGroupName"
             ) from None
-        hint = f"; {PERMISSIONS_HINT}" if status == 403 else ""
+        if status == 403:
+            raise UserError(
+                "permissions", f"{code} (HTTP {status}) on {operation}: {message}; {PERMISSIONS_HINT}"
+            ) from None
         if status == 429:
-            hint = f"; still throttled after {tries}, run it again later"
-        raise UserError(where, f"{code} (HTTP {status}) on {operation}: {message}{hint}") from None
+            raise UserError(
+                client.endpoint,
+                f"{code} (HTTP {status}) on {operation}: {message}; still throttled after {tries}, run it again later",
+            ) from None
+        if status is not None and status >= 500:
+            raise UserError(
+                client.endpoint,
+                f"{code} (HTTP {status}) on {operation}: {message}; a failure on the endpoint's side after {tries}, "
+                "run it again later",
+            ) from None
+        raise UserError(where, f"{code} (HTTP {status}) on {operation}: {message}") from None
     except (ServiceRequestError, ServiceResponseError) as exc:
         raise UserError(where, f"cannot reach ARM at {client.endpoint}: {_first(exc)}; {check}") from None
     except AzureError as exc:
         raise UserError(where, f"{operation}: {_first(exc)}") from None
+
+
+def _wait_text(exc: Throttled) -> str:
+    """``600 s``, or for an HTTP-date ``until Fri, 01 Jan 2038 00:00:00 GMT (about 11 years)``."""
+    try:
+        float(exc.asked)
+    except ValueError:
+        if exc.asked:
+            return f"until {exc.asked} ({_duration(exc.seconds)} from now)"
+    return f"{exc.seconds:g} s"
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"about {seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def _credential_problem(text: str) -> str:
@@ -412,8 +650,8 @@ def read_account(
                     return None
                 raise
 
-    with azure_errors(client, "getting a token"):
-        client.credential.get_token(MANAGEMENT_SCOPE)
+    with token_answers() as statuses, azure_errors(client, "getting a token", statuses):
+        client.credential.get_token(client.scope)
     nsgs = ops.network_security_groups
     asgs = ops.application_security_groups
     here = f"in resource group {resource_group}"

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from math import isfinite
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +30,7 @@ from seawall.cli.common import (
     user_errors,
     write_json,
 )
+from seawall.deadline import DeadlineExceeded, deadline
 from seawall.errors import UserError
 from seawall.report.audit import audit_markdown, print_report
 from seawall.stack import compile_stack
@@ -69,9 +71,29 @@ def audit_command(
     endpoint_url: Annotated[
         str | None,
         typer.Option(
-            "--endpoint-url", help="Any EC2-compatible (AWS) or ARM-compatible (Azure) endpoint, e.g. a local emulator."
+            "--endpoint-url",
+            help=(
+                "Any EC2-compatible (AWS) or ARM-compatible (Azure) endpoint, e.g. a local emulator. Azure: the audit "
+                "sends it your Azure management token, so it must be Azure's own management endpoint "
+                "(https://management.azure.com, .usgovcloudapi.net, .chinacloudapi.cn) or on this machine "
+                "(localhost, 127.0.0.1, ::1; plain http only there); anything else needs "
+                f"{azure_account.TOKEN_FLAG}. For a local emulator, point the token route at it too: "
+                "IDENTITY_ENDPOINT and IDENTITY_HEADER (a managed-identity endpoint the emulator serves), "
+                "or AZURE_TOKEN_CREDENTIALS=dev with a test login."
+            ),
         ),
     ] = None,
+    send_token: Annotated[
+        bool,
+        typer.Option(
+            azure_account.TOKEN_FLAG,
+            help=(
+                "Azure: send your Azure management token to an --endpoint-url that is neither Azure's management "
+                "endpoint nor on this machine. The token reads every subscription you may read: only for an "
+                "endpoint you trust with it."
+            ),
+        ),
+    ] = False,
     timeout: Annotated[
         float | None,
         typer.Option(
@@ -83,7 +105,8 @@ def audit_command(
                 f"{aws_account.DEFAULT_TIMEOUT:g}). Each request is tried at most {aws_account.MAX_ATTEMPTS} times, "
                 f"so an endpoint that never answers ends the audit within {AWS_BOUND:g} s at the default on AWS, "
                 f"{AZURE_BOUND:g} s on Azure (which may also ask to wait out throttling, up to "
-                f"{azure_account.MAX_RETRY_AFTER:g} s a time)."
+                f"{azure_account.MAX_RETRY_AFTER:g} s a time). That bound holds for the whole audit, getting the "
+                "token included, whatever the endpoint does: one that answers too slowly ends it too."
             ),
         ),
     ] = None,
@@ -121,6 +144,7 @@ def audit_command(
             fmt=fmt,
             console=err_console,
             timeout=timeout,
+            send_token=send_token,
         )
         raise typer.Exit(code)
 
@@ -139,6 +163,7 @@ def run_audit(
     console: Console,
     page_size: int | None = None,
     timeout: float | None = None,
+    send_token: bool = False,
 ) -> int:
     """Audit, print the report on stdout (status lines on ``console``); return 0, 1 or 3. Raises UserError.
 
@@ -158,12 +183,19 @@ def run_audit(
     azure_log = logging.getLogger("azure")
     if not any(isinstance(h, logging.NullHandler) for h in azure_log.handlers):
         azure_log.addHandler(logging.NullHandler())
-    with _progress(console) as progress:
+    if send_token and cloud != "azure":
+        raise UserError(azure_account.TOKEN_FLAG, f"{stack} is an AWS stack; the flag is for Azure's token")
+    module = aws_account if cloud == "aws" else azure_account
+    seconds = module.DEFAULT_TIMEOUT if timeout is None else timeout
+    # One deadline for the whole audit: the bound --help states holds whatever the endpoint does.
+    bound = module.worst_case(seconds) if isfinite(seconds) and seconds > 0 else None
+    with _progress(console) as progress, _whole_audit(bound, endpoint_url, seconds):
         report: Report
         if cloud == "aws":
             report = audit_aws_stack(compiled, region, endpoint_url, profile, page_size, say, timeout, progress)
         else:
-            report = audit_azure_stack(compiled, subscription, resource_group, endpoint_url, say, timeout, progress)
+            with azure_account.token_to_any_endpoint(send_token):
+                report = audit_azure_stack(compiled, subscription, resource_group, endpoint_url, say, timeout, progress)
     fmt = AuditFormat(fmt)
     if fmt is AuditFormat.json:
         write_json(report.to_json())
@@ -185,6 +217,23 @@ def _refuse_other_cloud(stack: str, cloud: str, **given: object) -> None:
                 f"{stack} is {article(CLOUD_NAMES[cloud])} stack; {option} is for "
                 f"{CLOUD_NAMES['azure' if cloud == 'aws' else 'aws']} stacks",
             )
+
+
+@contextmanager
+def _whole_audit(bound: float | None, endpoint_url: str | None, timeout: float) -> Iterator[None]:
+    """The audit within ``bound`` seconds; past it, one line (a step that knows more says more)."""
+    if bound is None:  # an invalid --timeout: connect() says so before any request
+        yield
+        return
+    try:
+        with deadline(bound):
+            yield
+    except DeadlineExceeded:
+        raise UserError(
+            "--endpoint-url" if endpoint_url else "--timeout",
+            f"the audit did not finish within {bound:g} s, the most it waits at --timeout {timeout:g} "
+            "(the endpoint answers too slowly or not at all); check the endpoint and the network, or raise --timeout",
+        ) from None
 
 
 @contextmanager
