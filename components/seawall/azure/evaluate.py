@@ -1,44 +1,20 @@
-"""Azure rule evaluation for ``seawall query``: the first matching rule by priority decides."""
+"""Azure rule evaluation for ``seawall query``: the first matching rule by priority decides, then Azure's defaults."""
 
 from __future__ import annotations
 
-import ipaddress
-
 from seawall.analysis.probes import Answer, Decision, Probe, evaluate
-from seawall.azure.render import AzurePeer, AzureRule, AzureSpec
-from seawall.netaddr import contains, parse_port_text
-
-
-def _azure_peer_matches(peer: AzurePeer, probe: Probe) -> bool:
-    if peer.kind == "any":
-        return True
-    if peer.kind == "asgs":
-        return (probe.kind == "role") == peer.roles and probe.kind in ("role", "asg") and probe.value in peer.values
-    if peer.kind == "service-tag":
-        tag = peer.values[0]
-        if tag == "Internet":
-            # Conservative: Azure's tag excludes the VNet's own space, which seawall cannot
-            # see, so every address probe counts as matching (as 0.0.0.0/0 does on AWS).
-            # The query never reports DENIED for a flow that might be allowed.
-            return probe.kind in ("internet", "cidr")
-        return probe.kind == "service-tag" and probe.value == tag
-    if probe.kind == "internet":
-        return any(ipaddress.ip_network(v).prefixlen == 0 for v in peer.values)
-    return probe.kind == "cidr" and any(contains(ipaddress.ip_network(v), probe.value) for v in peer.values)
+from seawall.azure.render import AzureSpec
+from seawall.packets.specs import decide
 
 
 def _azure_side(spec: AzureSpec, role: str, direction: str, other: Probe, protocol: str, port: int) -> Decision:
-    me = Probe("role", role)
-    rules: tuple[AzureRule, ...] = next(r.rules for r in spec.roles if r.role == role)
-    for rule in sorted((r for r in rules if r.direction == direction), key=lambda r: r.priority):
-        if rule.protocol not in ("*", protocol.capitalize()):
-            continue
-        if not _port_in(rule.destination_port_range, port):
-            continue
-        src, dst = (other, me) if direction == "Inbound" else (me, other)
-        if _azure_peer_matches(rule.source, src) and _azure_peer_matches(rule.destination, dst):
-            return Decision(other, rule.access == "Allow", (rule.name,), rule.entries)
-    return Decision(other, False, (), ())
+    """Whether every packet of the probe is admitted at the role's NICs, and which rules decide it.
+
+    ``Internet`` is every address (Azure's tag leaves out the virtual network's own space, which
+    seawall cannot see): the query never reports DENIED for a flow that might be allowed.
+    """
+    allowed, rules, entries = decide(spec, role, direction, other.kind, other.value, protocol, port)
+    return Decision(other, allowed, rules, entries)
 
 
 def query_azure(
@@ -52,8 +28,3 @@ def query_azure(
         reason,
         "azure",
     )
-
-
-def _port_in(spec: str, port: int) -> bool:
-    first, last = parse_port_text(spec)
-    return first <= port <= last
