@@ -995,3 +995,36 @@ def test_terraform_validates_and_plans_the_export_with_a_local_provider(
         literal = {k: p for k, p in peers.items() if not isinstance(p, tuple)}  # ids are known after apply
         assert got[key][:3] == (protocol, first, last) and got[key][4:] == (description, tags), key
         assert literal.items() <= got[key][3].items(), key
+
+
+def test_check_names_a_missing_file_missing_and_a_changed_one_stale(tmp_path: Path) -> None:
+    runner = CliRunner()
+    args = ["export", "terraform", "--stack", "dmz-aws", "--stacks-dir", str(STACKS), "--out", str(tmp_path)]
+    assert runner.invoke(app, args).exit_code == 0
+    (tmp_path / tf.OUTPUTS_FILE).unlink()
+    main = tmp_path / tf.MAIN_FILE
+    main.write_text(main.read_text().replace('"from_port": 25', '"from_port": 24', 1))
+    result = runner.invoke(app, [*args, "--check"])
+    assert result.exit_code == 1
+    again = f"run seawall export terraform --stack dmz-aws --out {tmp_path}"
+    assert result.stderr.splitlines() == [f"{main}: stale; {again}", f"{tmp_path / tf.OUTPUTS_FILE}: missing; {again}"]
+
+
+@pytest.mark.parametrize("name", ["extra.tf.json", "more_rules.tf", "main_override.tf.json"])
+def test_check_fails_on_another_terraform_file_in_the_export(tmp_path: Path, name: str) -> None:
+    """Terraform loads every *.tf and *.tf.json of the directory: a file of rules beside the export is part of it."""
+    runner = CliRunner()
+    args = ["export", "terraform", "--stack", "dmz-aws", "--stacks-dir", str(STACKS), "--out", str(tmp_path)]
+    assert runner.invoke(app, args).exit_code == 0
+    extra = tmp_path / name
+    rule = {"cidr_blocks": ["0.0.0.0/0"], "from_port": 22, "to_port": 22, "protocol": "tcp", "type": "ingress"}
+    extra.write_text(json.dumps({"resource": {"aws_security_group_rule": {"ssh": rule}}}), encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("not Terraform", encoding="utf-8")
+    result = runner.invoke(app, [*args, "--check"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{extra}: not written by seawall, yet Terraform loads it with the export and it could declare rules of its "
+        "own; move it out of --out (or keep your own Terraform in another module)"
+    ]
+    extra.unlink()
+    assert runner.invoke(app, [*args, "--check"]).exit_code == 0

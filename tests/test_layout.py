@@ -357,3 +357,60 @@ def test_diff_reports_a_new_layout_as_replacements_and_resources_laid_out_anew(r
     assert moved, "rules that move to another group are replaced on deploy, and the diff must say so"
     markdown = diff_markdown(result)
     assert "**Laid out anew**" in markdown and "**Replaced on deploy**" in markdown
+
+
+# --- the account's list maximum no larger than the rule quota (issue 25) ---------------------------------------------
+
+
+def _small_quota_stacks(tmp_path: Path) -> Path:
+    """The shipped stacks, dmz-aws with a list maximum (3) no larger than the rule quota (3)."""
+    import shutil
+
+    stacks = tmp_path / "stacks"
+    shutil.copytree(STACKS, stacks)
+    path = stacks / "Pulumi.dmz-aws.yaml"
+    text = path.read_text(encoding="utf-8")
+    quotas = (
+        "  seawall:quotas:\n    aws: {rulesPerSecurityGroup: 3, prefixListMaxEntries: 3, securityGroupsPerEni: 16}\n"
+    )
+    path.write_text(text.replace("  seawall:tags:", quotas + "  seawall:tags:", 1), encoding="utf-8")
+    return stacks
+
+
+def test_vendor_lists_are_split_when_the_list_maximum_is_no_larger_than_the_rule_quota(tmp_path: Path) -> None:
+    """Every list holds no more entries than its maxEntries, in plan and in the Terraform export, through the CLI."""
+    import json
+
+    from seawall.cli import app
+    from typer.testing import CliRunner
+
+    stacks = _small_quota_stacks(tmp_path)
+    runner = CliRunner()
+    planned = runner.invoke(app, ["plan", "--stack", "dmz-aws", "--stacks-dir", str(stacks), "--format", "json"])
+    assert planned.exit_code == 0, planned.stderr
+    lists = [
+        r for r in json.loads(planned.stdout)["resources"] if r["type"] == "aws:ec2/managedPrefixList:ManagedPrefixList"
+    ]
+    kav = [pl for pl in lists if "kav-update" in pl["name"]]
+    assert len(kav) >= 2, [pl["name"] for pl in lists]  # split: four addresses do not fit a list of three
+    for pl in lists:
+        assert len(pl["inputs"]["entries"]) <= pl["inputs"]["maxEntries"] <= 3, pl["name"]
+    out = tmp_path / "tf"
+    exported = runner.invoke(
+        app, ["export", "terraform", "--stack", "dmz-aws", "--stacks-dir", str(stacks), "--out", str(out)]
+    )
+    assert exported.exit_code == 0, exported.stderr
+    resources = json.loads((out / "main.tf.json").read_text(encoding="utf-8"))["resource"][
+        "aws_ec2_managed_prefix_list"
+    ]
+    for name, body in resources.items():
+        assert len(body["entry"]) <= body["max_entries"] <= 3, name
+
+
+def test_a_list_never_holds_more_than_the_account_maximum() -> None:
+    networks = [f"45.0.{n >> 8}.{n & 255}/32" for n in range(1001)]
+    for level in ((0.25, 2), (0.10, 1), (0.0, 0)):
+        chunks = chunk_networks(networks, 1000, level, 1000)
+        assert len(chunks) >= 2
+        assert all(len(c) <= max_entries(len(c), level, 1000) <= 1000 for c in chunks)
+        assert sorted(n for c in chunks for n in c) == sorted(networks)

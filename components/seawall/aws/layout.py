@@ -57,8 +57,13 @@ def _bucket(key: int, buckets: int) -> int:
 
 
 def chunk_networks(networks: Sequence[str], limit: int, level: tuple[float, int], account_max: int) -> list[list[str]]:
-    """The fewest hash buckets of ``networks`` whose ``max_entries`` each fit ``limit`` (order kept per bucket)."""
-    if max_entries(len(networks), level, account_max) <= limit:
+    """The fewest hash buckets of ``networks`` whose ``max_entries`` each fit ``limit`` (order kept per bucket).
+
+    A bucket fits when its ``max_entries`` is within ``limit`` *and* it holds no more entries
+    than that ``max_entries``: capped at ``account_max``, ``max_entries`` alone would say that
+    1,001 networks fit a list of at most 1,000.
+    """
+    if _fits(len(networks), limit, level, account_max):
         return [list(networks)]
     cap = largest_fitting(limit, level, account_max)
     hashes = [_hash(net) for net in networks]
@@ -89,10 +94,19 @@ def chunk_networks(networks: Sequence[str], limit: int, level: tuple[float, int]
     return [b for b in buckets if b]
 
 
+def _fits(count: int, limit: int, level: tuple[float, int], account_max: int) -> bool:
+    """One list of ``count`` entries fits: it may hold them (``count <= max_entries``) and weighs at most ``limit``."""
+    most = max_entries(count, level, account_max)
+    return count <= most <= limit
+
+
 def largest_fitting(limit: int, level: tuple[float, int], account_max: int) -> int:
-    """The most entries a list may hold so that its ``max_entries`` (entries plus headroom) fits ``limit``."""
-    size = max(1, limit)
-    while size > 1 and max_entries(size, level, account_max) > limit:
+    """The most entries a list may hold so that its ``max_entries`` (entries plus headroom) fits ``limit``.
+
+    Never more than ``account_max``: a list holds at most the account's maximum entries.
+    """
+    size = max(1, min(limit, account_max))
+    while size > 1 and not _fits(size, limit, level, account_max):
         size -= 1
     return size
 

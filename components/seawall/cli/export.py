@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from seawall.cli.common import CatalogDirOption, StacksDirOption, app, err_console, user_errors
-from seawall.export.terraform import TerraformExport, export_terraform, stale_files, write_export
+from seawall.export.terraform import TerraformExport, check_export, export_terraform, write_export
 from seawall.stack import compile_stack
 
 export_app = typer.Typer(
@@ -45,8 +45,9 @@ def terraform_command(
     The files are versions, providers, variables, main, outputs (.tf.json) and
     terraform.tfvars.json (--module leaves out providers and tfvars); nothing else in
     --out is touched. Resource names are the Pulumi logical names ('.' written as '_').
-    With --check, exit 1 when a file is missing or differs (run it in CI to keep a
-    committed export current).
+    With --check, exit 1 when a file is missing or differs, or when --out holds any other
+    *.tf or *.tf.json file, which Terraform would load with the export (run it in CI to
+    keep a committed export current and alone).
 
     \b
     Examples:
@@ -58,10 +59,19 @@ def terraform_command(
         export = export_terraform(compile_stack(stack, stacks_dir, catalog_dir, lock=lock), module=module)
         if check:
             again = f"seawall export terraform --stack {stack} --out {out}" + (" --module" if module else "")
-            stale = stale_files(export, out)
-            for name in stale:
-                err_console.print(f"{out / name}: stale; run {again}", markup=False)
-            raise typer.Exit(1 if stale else 0)
+            found = check_export(export, out)
+            said = {
+                "missing": f"missing; run {again}",
+                "stale": f"stale; run {again}",
+                "extra": f"stale, not part of this export; run {again} (it removes the file)",
+                "foreign": (
+                    "not written by seawall, yet Terraform loads it with the export and it could declare rules "
+                    "of its own; move it out of --out (or keep your own Terraform in another module)"
+                ),
+            }
+            for name, state in found:
+                err_console.print(f"{out / name}: {said[state]}", markup=False)
+            raise typer.Exit(1 if found else 0)
         changed = write_export(export, out)
         parts = []
         if wrote := [n for n in changed if n in export.files]:

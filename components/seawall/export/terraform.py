@@ -403,6 +403,38 @@ def stale_files(export: TerraformExport, out: Path) -> list[str]:
     return stale
 
 
+def check_export(export: TerraformExport, out: Path) -> list[tuple[str, str]]:
+    """What keeps ``out`` from being exactly this export: (file name, state), sorted by name.
+
+    States: ``missing`` (the export has it, ``out`` does not), ``stale`` (different there),
+    ``extra`` (an export file this export does not have, such as a module's providers file),
+    and ``foreign``: any other Terraform file (``*.tf``, ``*.tf.json``) in ``out``, which
+    Terraform would load with the export and which could declare rules of its own.
+    """
+    found: list[tuple[str, str]] = []
+    for name in EXPORT_FILES:
+        path = out / name
+        present = path.is_file()
+        if name in export.files and not present:
+            found.append((name, "missing"))
+        elif name in export.files and _text_of(path) != export.files[name]:
+            found.append((name, "stale"))
+        elif name not in export.files and (present or path.exists()):
+            found.append((name, "extra"))
+    if out.is_dir():
+        for path in sorted(out.iterdir()):
+            if path.name not in EXPORT_FILES and path.name.endswith((".tf", ".tf.json")):
+                found.append((path.name, "foreign"))
+    return sorted(found)
+
+
+def _text_of(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # unreadable: not the export
+
+
 def write_export(export: TerraformExport, out: Path) -> list[str]:
     """Write the files that changed (and remove owned ones the export no longer has); returns their names.
 
