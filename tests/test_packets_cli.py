@@ -289,3 +289,21 @@ def test_check_flags_a_deleted_deny_all_through_azures_defaults() -> None:
     assert any(
         "Azure's default AllowInternetOutBound lets every protocol out to the internet" in m for m in messages
     ), messages
+
+
+def test_conformance_judges_what_a_role_admits_against_what_its_rows_allow() -> None:
+    """A spec whose NSG lost deny-all-inbound: no rule is unjustified, but AllowVnetInBound lets the VNet in."""
+    from dataclasses import replace
+
+    from builders import azure, shipped
+    from seawall.analysis.conformance import conformance
+
+    compiled = shipped("dmz-azure")
+    spec = azure(compiled)
+    assert not [u for u in conformance(compiled, {"azure": spec}).unjustified]
+    roles = tuple(
+        replace(role, rules=tuple(r for r in role.rules if r.name != "deny-all-inbound")) for role in spec.roles
+    )
+    found = conformance(compiled, {"azure": replace(spec, roles=roles)}).unjustified
+    assert found and all(u.role == "gateway" and u.half == "in" for u in found)
+    assert any("AllowVnetInBound (Azure default)" in u.rule and "tag:VirtualNetwork" in u.why for u in found)

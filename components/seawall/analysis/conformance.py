@@ -32,6 +32,20 @@ from seawall.azure.render import AzurePeer, AzureSpec
 from seawall.catalog.model import Document, Entry, Peer, PortRange
 from seawall.errors import UserError
 from seawall.netaddr import Network, contains, parse_port_text, port_text, sort_networks
+from seawall.packets.admitted import Change as PacketChange
+from seawall.packets.admitted import azure_prefix, box, protocol_ranges
+from seawall.packets.describe import lines as describe
+from seawall.packets.space import (
+    ALL_ADDRESSES,
+    EVERY_PEER,
+    PeerSet,
+    difference,
+    network_set,
+    symbol,
+    union_all,
+    union_sets,
+)
+from seawall.packets.specs import rule_name, spec_model
 from seawall.stack import CompiledStack, render_aws_stack, render_azure_stack
 
 Disposition = Literal["open", "opted-in", "denied", "closed-stateful-reply", "off", "never-open", "not-renderable"]
@@ -702,6 +716,63 @@ def _part(
     )
 
 
+# --- in packets: what each role admits against what its rows allow ---------------------------------
+
+
+def _far_set(far: _Far) -> PeerSet:
+    parts = [network_set(str(n) for n in far.networks), *(symbol("role", r) for r in far.roles)]
+    if far.internet:
+        parts.append(ALL_ADDRESSES)
+    for i in far.ids:
+        tag = azure_prefix(i.removeprefix("tag:")) if i.startswith("tag:") else None
+        parts.append(tag or symbol("list" if i.startswith("pl-") else "group", i))
+    return union_sets(parts)
+
+
+def _beyond_rows(cloud: str, spec: Spec, grants: Sequence[_Grant], known: Sequence[Unjustified]) -> list[Unjustified]:
+    """Packets a role admits that no open row allows, and that no unjustified rule already accounts for.
+
+    The rule-by-rule check above judges each allow; this one judges the sum, the way the cloud does
+    (first match, Azure's defaults): a deleted deny-all or a default rule that lets traffic through
+    is caught here even though no rule says so.
+    """
+    model = spec_model(spec)
+    out = []
+    for (role, half), found in model.sets.items():
+        local = symbol("role", role) if cloud == "azure" else EVERY_PEER
+        allowed = union_all(
+            box(
+                _protocols_of(g.entry.protocol), tuple((p.first, p.last) for p in g.entry.ports), _far_set(g.far), local
+            ).node()
+            for g in grants
+            if g.role == role and g.half == half
+        )
+        flagged = {(u.rule) for u in known if u.cloud == cloud and u.role == role and u.half == half}
+        done = union_all(d.node for d in found.deciders if rule_name(d.label, spec) in flagged)
+        beyond = difference(difference(found.node, allowed), done)
+        if beyond is False:
+            continue
+        for line in describe(PacketChange(role, half, beyond, tuple(found.deciding(beyond)))):
+            out.append(
+                Unjustified(
+                    cloud,
+                    role,
+                    ", ".join(rule_name(r, spec) for r in line.rules) or "(no rule)",
+                    half,
+                    line.protocol,
+                    line.ports,
+                    line.entries,
+                    f"admits {line.peers}{f' (at {line.local})' if line.local else ''}, which no open row allows",
+                )
+            )
+    return out
+
+
+def _protocols_of(protocols: Iterable[str]) -> tuple[tuple[int, int], ...]:
+    found = [r for p in protocols for r in (protocol_ranges(p) or ())]
+    return tuple(found) or ((0, 255),)
+
+
 # --- the report -------------------------------------------------------------------------------------
 
 
@@ -743,6 +814,7 @@ def conformance(compiled: CompiledStack, specs: Mapping[str, Spec]) -> Report:
         for ids, why in [justified[cloud][(r.role, r.name)]]
         if not ids
     )
+    unjustified += tuple(u for cloud, spec in specs.items() for u in _beyond_rows(cloud, spec, grants, unjustified))
     cited = sorted({r.document for r in rows})
     loaded = compiled.catalog.products
     documents = {name: loaded[name].document for name in cited if name in loaded}
