@@ -98,6 +98,8 @@ _PAIRS_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_cons
 # A JSON string, escapes included: removed to count what is outside strings.
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _BRACKET = re.compile(r"[\[\]{}]")
+# Strings, brackets and colons: all that finding a repeated key needs.
+_STRUCTURE = re.compile(r'"(?:[^"\\\n]|\\.)*"|[{}\[\]:]')
 # Tokens of JSON text, for finding a position after the fast parser has refused the text.
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
 
@@ -239,23 +241,29 @@ def _scan(text: str, stop: Callable[[str, list[Any]], bool]) -> int:
 
 
 def _duplicate_line(text: str, key: str) -> int:
-    quoted = json.dumps(key, ensure_ascii=False)
-    state = {"candidate": False}
-
-    def stop(token: str, stack: list[Any]) -> bool:
-        if token == ":" and state["candidate"]:
-            return True
-        state["candidate"] = False
-        if stack and isinstance(stack[-1], set) and token.startswith('"') and _unquote(token) == key:
-            state["candidate"] = key in stack[-1]
-        return False
-
-    found = _scan(text, stop)
-    if found == 1 and text.count(quoted) > 1:  # an escaped spelling of the key: the second occurrence of the text
-        first = text.find(quoted)
-        second = text.find(quoted, first + 1)
-        return text.count("\n", 0, second) + 1
-    return found
+    """The 1-based line of the second ``key`` in one object (a plain pass over strings and brackets only)."""
+    stack: list[set[str] | None] = []
+    pending: str | None = None  # the last string, a key if a colon follows
+    for match in _STRUCTURE.finditer(text):
+        token = match.group()
+        first = token[0]
+        if first == '"':
+            pending = token
+        elif first == ":":
+            keys = stack[-1] if stack else None
+            if pending is not None and keys is not None:
+                name = _unquote(pending)
+                if name == key and name in keys:
+                    return text.count("\n", 0, match.start()) + 1
+                keys.add(name)
+            pending = None
+        else:
+            pending = None
+            if first in "{[":
+                stack.append(set() if first == "{" else None)
+            elif stack:
+                stack.pop()
+    return 1
 
 
 def _unquote(token: str) -> str:
