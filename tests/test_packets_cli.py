@@ -307,3 +307,24 @@ def test_conformance_judges_what_a_role_admits_against_what_its_rows_allow() -> 
     found = conformance(compiled, {"azure": replace(spec, roles=roles)}).unjustified
     assert found and all(u.role == "gateway" and u.half == "in" for u in found)
     assert any("AllowVnetInBound (Azure default)" in u.rule and "tag:VirtualNetwork" in u.why for u in found)
+
+
+def test_a_loosened_internet_measure_is_a_warning_in_every_plan_and_a_check_finding(tmp_path: Path) -> None:
+    stacks = _stack(tmp_path, ("  seawall:tags:\n", "  seawall:internetEquivalent: {ipv4: 2}\n  seawall:tags:\n"))
+    planned = CliRunner().invoke(app, ["plan", "--stack", "dmz-aws", "--stacks-dir", str(stacks), "-f", "json"])
+    assert planned.exit_code == 0, planned.output
+    warnings = [w["text"] for w in json.loads(planned.stdout)["warnings"]]
+    assert any("seawall:internetEquivalent is loosened: only a /2's worth of IPv4 (default /4)" in w for w in warnings)
+    checked = CliRunner().invoke(app, ["check", "--stack", "dmz-aws", "--stacks-dir", str(stacks), "-f", "json"])
+    assert checked.exit_code == 0, checked.output  # advisory by default: reported, not failed
+    found = [v for v in json.loads(checked.stdout)["violations"] if v["rule"] == "internet-measure-default"]
+    assert len(found) == 1 and found[0]["level"] == "advisory"
+    strict = CliRunner().invoke(
+        app,
+        ["check", "--stack", "dmz-aws", "--stacks-dir", str(stacks), "--level", "internet-measure-default=mandatory"],
+    )
+    assert strict.exit_code == 1
+    default = CliRunner().invoke(
+        app, ["check", "--stack", "dmz-aws", "--stacks-dir", str(REPO / "stacks"), "-f", "json"]
+    )
+    assert not [v for v in json.loads(default.stdout)["violations"] if v["rule"] == "internet-measure-default"]

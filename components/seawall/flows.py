@@ -17,7 +17,7 @@ from typing import Literal
 from seawall.addresses.ipsets import IpSets, ServiceAddresses
 from seawall.catalog.load import Catalog
 from seawall.catalog.model import Entry, Peer, PortRange, ProductCatalog
-from seawall.netaddr import port_text
+from seawall.netaddr import INTERNET_EQUIVALENT_PREFIX, port_text
 from seawall.packets.measure import coverage, internet
 from seawall.packets.space import network_set
 from seawall.stackconfig import Binding, StackConfig
@@ -68,8 +68,11 @@ NoticeKind = Literal[
     "internet-binding",  # a site peer bound to the whole internet
     "no-peer-role",  # a {host: X} peer whose role is not in this stack
     "no-lock",  # no IP-set lock configured: documented addresses only
+    "internet-measure",  # seawall:internetEquivalent loosened: a larger union is needed to count as the internet
 ]
-WARNINGS: frozenset[str] = frozenset({"unresolved", "internet-opt-in", "internet-binding", "no-lock"})
+WARNINGS: frozenset[str] = frozenset(
+    {"unresolved", "internet-opt-in", "internet-binding", "no-lock", "internet-measure"}
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -194,6 +197,7 @@ def compile_flows(catalog: Catalog, topology: Topology, config: StackConfig, ips
         )
     )
     notices |= _refuse_internet_equivalent(config, product, flows, ipsets)
+    notices |= _loosened_measure(config)
     purposes = {e.id: e.purpose.en for e in product.entries}
     return Flows(
         stack=config.stack,
@@ -357,6 +361,23 @@ def _refuse_internet_equivalent(
                 f"seawall:internetEquivalent); {fix}",
             )
     return notices
+
+
+def _loosened_measure(config: StackConfig) -> set[Notice]:
+    """A stack that needs more than a /4's worth of IPv4 (or a /8's of IPv6) to call a union the internet says so."""
+    measure = config.settings.internet_equivalent
+    loose = [
+        f"a /{measure.prefix(v)}'s worth of IPv{v} (default /{INTERNET_EQUIVALENT_PREFIX[v]})"
+        for v in (4, 6)
+        if measure.prefix(v) < INTERNET_EQUIVALENT_PREFIX[v]
+    ]
+    if not loose:
+        return set()
+    text = (
+        f"seawall:internetEquivalent is loosened: only {' and '.join(loose)} counts as the internet, so wider "
+        "peers pass the internet checks"
+    )
+    return {Notice("internet-measure", "", "", text)}
 
 
 def _by_port(spans: list[tuple[int, int, Endpoint]]) -> list[tuple[int, int, frozenset[Endpoint]]]:

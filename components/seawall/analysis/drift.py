@@ -74,7 +74,7 @@ KINDS = (
 )
 EVERY_ADDRESS = frozenset(a.casefold() for a in ANY_ADDRESS)
 # Policy rules that say nothing about what a rule lets through (every hand-made rule cites no entry).
-NOT_ABOUT_REACH = ("traceable", "aws-limits", "azure-limits")
+NOT_ABOUT_REACH = ("traceable", "aws-limits", "azure-limits", "internet-measure-default")
 
 
 # --- plain English ---------------------------------------------------------------------------------------------------

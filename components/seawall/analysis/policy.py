@@ -268,6 +268,17 @@ def internet_egress_opted_in(ctx: Context) -> Iterator[Finding]:
     yield from _default_exposure(ctx, "out")
 
 
+def internet_measure_default(ctx: Context) -> Iterator[Finding]:
+    """One finding, on the first firewall resource, when the measure of "the internet" is looser than the default."""
+    loose = [v for v in (4, 6) if ctx.prefixes[v] < INTERNET_EQUIVALENT_PREFIX[v]]
+    first = next((r for r in ctx.resources if r.type in (aws.SECURITY_GROUP, NETWORK_SECURITY_GROUP)), None)
+    if loose and first is not None:
+        said = " and ".join(
+            f"a /{ctx.prefixes[v]}'s worth of IPv{v} (default /{INTERNET_EQUIVALENT_PREFIX[v]})" for v in loose
+        )
+        yield first, f"seawall:internetEquivalent is loosened: only {said} counts as the internet"
+
+
 def vendor_addresses_plausible(ctx: Context) -> Iterator[Finding]:
     """Vendor prefix lists and vendor-service rule prefixes hold only what the lock validation would accept."""
     retired = _retired_by_host(ctx.catalog)
@@ -498,6 +509,12 @@ RULES: dict[str, Rule] = {
             "Vendor prefix lists and vendor-service rule prefixes hold only what the IP-set lock validation accepts: single addresses for DNS hosts, no wider than AWS publishes for ip-ranges services, public address space unless allowed, no retired address.",
             "mandatory",
             vendor_addresses_plausible,
+        ),
+        Rule(
+            "internet-measure-default",
+            "The stack judges 'the internet' by at least the default measure (a /4's worth of IPv4, a /8's of IPv6); a loosened seawall:internetEquivalent is reported.",
+            "advisory",
+            internet_measure_default,
         ),
         Rule(
             "aws-limits",
