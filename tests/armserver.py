@@ -100,6 +100,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     trickle: float = 0.0  # seconds between the bytes of the body
     silent: bool = False  # accept the request, never answer
+    declare_length: bool = True  # False: no Content-Length, the body ends when the connection closes
     times: int | None = None  # how many requests it applies to; None: every one
     seen: int = 0  # how many it has applied to
 
@@ -467,7 +468,11 @@ class _Handler(BaseHTTPRequestHandler):
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
+        if fault is None or fault.declare_length:
+            self.send_header("Content-Length", str(len(data)))
+        else:
+            self.close_connection = True
+            self.send_header("Connection", "close")
         self.send_header("x-ms-request-id", _guid(f"{time.monotonic_ns()}"))
         for k, v in {**(headers or {}), **(fault.headers if fault is not None else {})}.items():
             self.send_header(k, v)

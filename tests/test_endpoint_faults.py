@@ -23,6 +23,7 @@ import armserver
 import motoserver
 import pytest
 from armserver import ArmServer, Fault
+from boundedrun import Outcome, run_seawall
 from builders import STACKS
 from seawall.aws import account as aws_account
 from seawall.azure import account as azure_account
@@ -30,8 +31,10 @@ from seawall.cli import app
 from test_audit_azure import DMZ, SUB, deploy
 from typer.testing import CliRunner, Result
 
-LOCAL_WORK = 3.0  # compiling the stack and starting the SDK, on a slow shared machine
+LOCAL_WORK = 5.0  # starting Python, compiling the stack and importing the SDK, on a slow shared machine
 TIMEOUT = 1.0
+MiB = 2**20
+ADDRESS_SPACE = 1024 * MiB  # the child's limit: what an audit maps (about 600 MiB with the SDKs) and some
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class EndpointFault:
     where: str  # the line's label: "--endpoint-url", "credentials", "permissions", "{endpoint}"
     says: tuple[str, ...]
     deployed: bool = True  # the stack is deployed first (edits need rules to edit)
+    memory: int = 48 * 2**20  # what the fault may cost beyond an audit that succeeds
 
 
 def _nsg_rules(page: Any, change: Callable[[dict[str, Any]], None]) -> Any:
@@ -123,6 +127,19 @@ AZURE_FAULTS = [
         (NOT_ARM, "sourceAddressPrefixes the text '10.0.0.0/8', not a list of text"),
     ),
     EndpointFault(
+        "a-gigabyte-page-declared",
+        (Fault(NSG_LIST, body=b" " * (azure_account.MAX_ANSWER_CHARS + 1)),),
+        "--endpoint-url",
+        (NOT_ARM, "more than any ARM page"),
+    ),
+    EndpointFault(
+        "a-page-past-the-cap-undeclared",
+        (Fault(NSG_LIST, body=b" " * (azure_account.MAX_ANSWER_CHARS + 2**20), declare_length=False),),
+        "--endpoint-url",
+        (NOT_ARM, "more than any ARM page"),
+        memory=azure_account.MAX_ANSWER_CHARS + 32 * 2**20,  # read up to the cap, no further
+    ),
+    EndpointFault(
         "retry-after-an-http-date",
         (
             Fault(
@@ -192,6 +209,34 @@ def azure_audit(url: str, *options: str) -> tuple[Result, float]:
     return result, time.monotonic() - start
 
 
+def azure_child(url: str, *options: str) -> Outcome:
+    args = ["audit", "--stack", DMZ, "--stacks-dir", str(STACKS), "--subscription", SUB, "--endpoint-url", url]
+    return run_seawall([*args, *options], limit=ADDRESS_SPACE)
+
+
+def the_line(outcome: Outcome, stack: str) -> str:
+    """The error line of a child's audit: exit 2, nothing on stdout, the opening status line at most before it."""
+    assert outcome.code == 2, (outcome.code, outcome.stdout[-500:], outcome.stderr[-2000:])
+    assert "Traceback" not in outcome.stderr and outcome.stdout == ""
+    *before, last = outcome.stderr.splitlines()
+    assert all(line.startswith(f"auditing {stack} ") for line in before) and len(before) <= 1, outcome.stderr
+    assert last.startswith("seawall: error: "), outcome.stderr
+    return last.removeprefix("seawall: error: ")
+
+
+@pytest.fixture(scope="module")
+def azure_baseline(server: ArmServer, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    """An audit that succeeds (in sync), in a child: what the bounds of the faults are above."""
+    with pytest.MonkeyPatch.context() as patch:
+        server.reset()
+        armserver.isolate(patch, tmp_path_factory.mktemp("home"), server)
+        server.add_subscription(SUB)
+        deploy(server, DMZ)
+        outcome = azure_child(server.endpoint_url)
+    assert outcome.code == 0, outcome.stderr
+    return outcome
+
+
 def one_error_line(result: Result, stack: str) -> str:
     """The error line, after checking it is exit 2, the only line but the opening status line, and no traceback."""
     assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
@@ -205,17 +250,20 @@ def one_error_line(result: Result, stack: str) -> str:
 
 
 @pytest.mark.parametrize("case", AZURE_FAULTS, ids=[c.id for c in AZURE_FAULTS])
-def test_an_arm_fault_ends_the_audit_in_one_line_within_the_bound(arm: ArmServer, case: EndpointFault) -> None:
+def test_an_arm_fault_ends_the_audit_in_one_line_within_the_bound(
+    azure_baseline: Outcome, arm: ArmServer, case: EndpointFault
+) -> None:
     if case.deployed:
         deploy(arm, DMZ)
     for fault in case.faults:
         arm.fault(fault)
-    result, elapsed = azure_audit(arm.endpoint_url, "--timeout", f"{TIMEOUT:g}")
-    line = one_error_line(result, DMZ)
+    outcome = azure_child(arm.endpoint_url, "--timeout", f"{TIMEOUT:g}")
+    line = the_line(outcome, DMZ)
     assert line.startswith(case.where.replace("{endpoint}", arm.endpoint_url) + ": "), line
     for words in case.says:
         assert words in line, line
-    assert elapsed < azure_account.worst_case(TIMEOUT) + LOCAL_WORK
+    assert outcome.seconds < azure_account.worst_case(TIMEOUT) + LOCAL_WORK, outcome.seconds
+    assert outcome.peak < azure_baseline.peak + case.memory, (outcome.peak / MiB, azure_baseline.peak / MiB)
     assert {method for method, _ in arm.actions()} <= {"GET"}
 
 
@@ -351,15 +399,24 @@ AWS_FAULTS = [
 ]
 
 
+def aws_child(url: str, *options: str) -> Outcome:
+    return run_seawall(
+        ["audit", "--stack", AWS, "--stacks-dir", str(STACKS), "--endpoint-url", url, *options], ADDRESS_SPACE
+    )
+
+
 @pytest.mark.parametrize("case", AWS_FAULTS, ids=[c.id for c in AWS_FAULTS])
 def test_an_ec2_fault_ends_the_audit_in_one_line_within_the_bound(
     moto: motoserver.PagingMotoServer, case: EndpointFault
 ) -> None:
+    baseline = aws_child(moto.endpoint_url)  # nothing deployed: an audit that finds every group missing
+    assert baseline.code == 1, baseline.stderr
     for fault in case.faults:
         moto.log.fault(fault)
-    result, elapsed = aws_audit(moto.endpoint_url, "--timeout", f"{TIMEOUT:g}")
-    line = one_error_line(result, AWS)
+    outcome = aws_child(moto.endpoint_url, "--timeout", f"{TIMEOUT:g}")
+    line = the_line(outcome, AWS)
     assert line.startswith(case.where.replace("{endpoint}", moto.endpoint_url) + ": "), line
     for words in case.says:
         assert words in line, line
-    assert elapsed < aws_account.worst_case(TIMEOUT) + LOCAL_WORK
+    assert outcome.seconds < aws_account.worst_case(TIMEOUT) + LOCAL_WORK, outcome.seconds
+    assert outcome.peak < baseline.peak + case.memory, (outcome.peak / MiB, baseline.peak / MiB)

@@ -270,10 +270,41 @@ def connect(subscription: str, endpoint_url: str | None, timeout: float | None =
         subscription,
         base_url=endpoint,
         policies=pipeline,
+        transport=_bounded_transport(timeout),
         connection_timeout=timeout,
         read_timeout=timeout,
     )
     return AzureClient(network, credential, subscription, endpoint, endpoint_url is not None, timeout, options, scope)
+
+
+def _bounded_transport(timeout: float) -> Any:
+    """The SDK's requests transport, refusing an answer larger than :data:`MAX_ANSWER_CHARS` as it arrives.
+
+    A response hook runs before requests reads the body: it refuses a declared length above
+    the cap and counts what is read of any other, so an endpoint cannot fill memory first.
+    """
+    import requests
+    from azure.core.pipeline.transport import RequestsTransport
+
+    def cap(response: Any, *_args: Any, **_kwargs: Any) -> Any:
+        declared = str(response.headers.get("Content-Length") or "")
+        if declared.isdigit() and int(declared) > MAX_ANSWER_CHARS:
+            raise NotArm(f"an answer of {int(declared):,} bytes, more than any ARM page ({MAX_ANSWER_CHARS:,})")
+        raw, read, seen = response.raw, response.raw.read, [0]
+
+        def bounded(*args: Any, **kwargs: Any) -> Any:
+            data = read(*args, **kwargs)
+            seen[0] += len(data or b"")
+            if seen[0] > MAX_ANSWER_CHARS:
+                raise NotArm(f"an answer of more than {MAX_ANSWER_CHARS:,} bytes, more than any ARM page")
+            return data
+
+        raw.read = bounded
+        return response
+
+    session = requests.Session()
+    session.hooks["response"].append(cap)
+    return RequestsTransport(session=session, session_owner=True, connection_timeout=timeout, read_timeout=timeout)
 
 
 def _loopback(host: str) -> bool:
