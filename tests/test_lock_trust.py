@@ -630,6 +630,21 @@ def test_every_command_that_reads_the_stacks_lock_refuses_a_tampered_one(tmp_pat
     assert_one_line_error(result, f"{lock}:{line}: {K}.addresses[2]: {dns_net('0.0.0.0/0', 32)}")
 
 
+@pytest.mark.parametrize("command", sorted([*COMMANDS, "export"]))
+def test_every_command_refuses_a_lock_nested_100000_deep_in_one_line(tmp_path: Path, command: str) -> None:
+    """Was a RecursionError traceback and exit 1 (issue 25)."""
+    (tmp_path / "locks").mkdir()
+    lock = tmp_path / "locks" / "ipsets.lock.json"
+    lock.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    stacks = stack_copy(tmp_path / "stacks", "  seawall:lockFile: locks/ipsets.lock.json\n")
+    args = ["export", "terraform", "--out", str(tmp_path / "tf")] if command == "export" else COMMANDS[command]
+    result = CliRunner().invoke(app, [*args, "--stack", "dmz-aws", "--stacks-dir", str(stacks)])
+    assert_one_line_error(
+        result, f"{lock}:1: nesting deeper than 64 levels is not accepted; valid: at most 64 levels ({LOCK_VALID})"
+    )
+    assert not (tmp_path / "tf").exists()
+
+
 def test_resolve_refuses_to_build_on_a_tampered_committed_lock(catalog_copy: Path) -> None:
     data = realistic_lock()
     data["hosts"][KAV]["addresses"].append("0.0.0.0/0")
