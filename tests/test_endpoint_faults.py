@@ -306,7 +306,7 @@ def test_help_says_where_the_token_goes_and_how_to_point_it_at_an_emulator() -> 
     shown = " ".join(CliRunner().invoke(app, ["audit", "--help"]).stdout.replace("│", " ").split())
     assert "sends it your Azure management token" in shown
     assert "--send-token-to-endpoint" in shown
-    assert "IDENTITY_ENDPOINT and IDENTITY_HEADER" in shown
+    assert "set IDENTITY_ENDPOINT to its App Service managed-identity URL and IDENTITY_HEADER" in shown
     assert "holds for the whole audit, getting the token included" in shown
 
 

@@ -77,9 +77,9 @@ def audit_command(
                 "sends it your Azure management token, so it must be Azure's own management endpoint "
                 "(https://management.azure.com, .usgovcloudapi.net, .chinacloudapi.cn) or on this machine "
                 "(localhost, 127.0.0.1, ::1; plain http only there); anything else needs "
-                f"{azure_account.TOKEN_FLAG}. For a local emulator, point the token route at it too: "
-                "IDENTITY_ENDPOINT and IDENTITY_HEADER (a managed-identity endpoint the emulator serves), "
-                "or AZURE_TOKEN_CREDENTIALS=dev with a test login."
+                f"{azure_account.TOKEN_FLAG}. For a local emulator, take the token from it too, so that no real "
+                "token is used: set IDENTITY_ENDPOINT to its App Service managed-identity URL and IDENTITY_HEADER "
+                "to its secret (otherwise the token of your own login is what the emulator receives)."
             ),
         ),
     ] = None,
@@ -130,6 +130,8 @@ def audit_command(
       seawall audit --stack dmz-azure --subscription 00000000-0000-0000-0000-000000000000
       seawall audit --stack dmz-azure --format markdown >> "$GITHUB_STEP_SUMMARY"
       seawall audit --stack dmz-aws --endpoint-url http://127.0.0.1:5000 --timeout 20
+      IDENTITY_ENDPOINT=http://127.0.0.1:8080/msi/token IDENTITY_HEADER=local \\
+        seawall audit --stack dmz-azure --endpoint-url http://127.0.0.1:8080
     """
     with user_errors():
         code = run_audit(
