@@ -92,9 +92,10 @@ class PagingMiddleware:
             data = b"".join(self.app(environ, capture))
             status = captured["status"]
             headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-        start_response(status, [*headers, *fault.headers.items(), ("Content-Length", str(len(data)))])
+        length = [("Content-Length", str(len(data)))] if fault.declare_length else []
+        start_response(status, [*headers, *fault.headers.items(), *length])
         if not fault.trickle:
-            return [data]
+            return [data[start : start + 2**20] for start in range(0, len(data), 2**20)]
 
         def trickle() -> Iterable[bytes]:
             for byte in data:

@@ -151,7 +151,7 @@ def test_the_real_default_is_a_few_seconds_and_well_under_a_minute_as_help_says(
     config = connect("eu-west-1", "http://127.0.0.1:9", None).meta.config  # no call is made
     assert config.connect_timeout == config.read_timeout == DEFAULT_TIMEOUT <= 10
     assert config.retries == {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}
-    assert worst_case(DEFAULT_TIMEOUT) <= 30
+    assert worst_case(DEFAULT_TIMEOUT) <= 40  # 3 tries of 5 s + 5 s, and at most 3 s of back-off
     shown = " ".join(CliRunner().invoke(app, ["audit", "--help"]).stdout.split())
     assert f"ends the audit within {worst_case(DEFAULT_TIMEOUT):g} s at the default" in shown
 

@@ -381,6 +381,19 @@ AWS_FAULTS = [
         ("is not what EC2 sends", "a security group has GroupId None, not text"),
     ),
     EndpointFault(
+        "a-page-past-the-cap-declared",
+        (Fault("DescribeSecurityGroups", body=b" " * (aws_account.MAX_ANSWER_BYTES + 1)),),
+        "--endpoint-url",
+        ("is not what EC2 sends", "more than any EC2 page"),
+    ),
+    EndpointFault(
+        "a-page-past-the-cap-undeclared",
+        (Fault("DescribeSecurityGroups", body=b" " * (aws_account.MAX_ANSWER_BYTES + 2**20), declare_length=False),),
+        "--endpoint-url",
+        ("is not what EC2 sends", "more than any EC2 page"),
+        memory=aws_account.MAX_ANSWER_BYTES + 32 * 2**20,  # read up to the cap, no further
+    ),
+    EndpointFault(
         "throttled-every-time",
         (
             Fault(

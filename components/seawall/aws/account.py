@@ -42,11 +42,13 @@ AUTH_CODES = frozenset(
         "OptInRequired",
     }
 )
+# A page of DescribeSecurityGroups at its 1,000 groups, each with many rules, is a few MiB.
+MAX_ANSWER_BYTES = 64 * 2**20
 # What EC2 answers when it throttles (botocore retries these within the bounded tries).
 THROTTLE_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException", "RequestThrottled"})
 # botocore waits 60 s to connect and 60 s for each read, several times over: a silent endpoint
 # would hang the audit for minutes. These bound it: an endpoint that never answers costs at most
-# MAX_ATTEMPTS × (connect + read timeout) per call, plus well under a second of back-off.
+# MAX_ATTEMPTS × (connect + read timeout) per call, plus at most 2**(MAX_ATTEMPTS-1) - 1 s of back-off.
 DEFAULT_TIMEOUT = 5.0  # seconds, for the connection and for each read
 # Standard mode's own default: throttling keeps its retries, and AWS_MAX_ATTEMPTS or a profile's
 # max_attempts may lower the number but never raise it past the bound.
@@ -123,8 +125,12 @@ def config_region(provider_config: dict[str, Any], stack: str) -> str:
 
 
 def worst_case(timeout: float, attempts: int = MAX_ATTEMPTS) -> float:
-    """Seconds one call may take against an endpoint that never answers (back-off aside)."""
-    return attempts * 2 * timeout
+    """Seconds the audit may wait on an endpoint that never answers, botocore's back-off included.
+
+    Each try waits ``timeout`` to connect and ``timeout`` for an answer; standard mode sleeps a
+    random share of 1 s, then 2 s, ... between tries. It is also the deadline of the whole audit.
+    """
+    return attempts * 2 * timeout + (2 ** (attempts - 1) - 1)
 
 
 def connect(region: str, endpoint_url: str | None, profile: str | None, timeout: float | None = None) -> Any:
@@ -175,11 +181,52 @@ def connect(region: str, endpoint_url: str | None, profile: str | None, timeout:
         retries={"mode": "standard", "total_max_attempts": attempts},
     )
     try:
-        return session.client("ec2", region_name=region, endpoint_url=endpoint_url, config=config)
+        client = session.client("ec2", region_name=region, endpoint_url=endpoint_url, config=config)
     except botocore.exceptions.InvalidRegionError:
         raise UserError("--region", f"{region!r} is not a region name such as eu-west-1") from None
     except ValueError as exc:  # a malformed --endpoint-url
         raise UserError("--endpoint-url", _one_line(str(exc))) from None
+    _bound_answers(client)
+    return client
+
+
+def _bound_answers(client: Any) -> None:
+    """Refuse an answer larger than :data:`MAX_ANSWER_BYTES` as it arrives, before botocore holds it all.
+
+    botocore's HTTP session reads a whole body into memory as it receives it. This wraps its
+    ``send`` so that it does not: a declared length above the cap is refused at once, any other
+    body is read here, counted, and refused past the cap; the connection is closed, not drained.
+    """
+    endpoint = getattr(client, "_endpoint", None)
+    http = getattr(endpoint, "http_session", None)
+    if http is None:  # a botocore without these internals: the deadline still bounds the time
+        return
+    send = http.send
+
+    def bounded_send(request: Any) -> Any:
+        streaming = getattr(request, "stream_output", False)
+        request.stream_output = True  # botocore leaves the body unread; it is read below
+        try:
+            response = send(request)
+        finally:
+            request.stream_output = streaming
+        declared = str(response.headers.get("content-length") or "")
+        if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+            response.raw.close()
+            raise NotEc2(f"an answer of {int(declared):,} bytes, more than any EC2 page ({MAX_ANSWER_BYTES:,})")
+        if streaming:
+            return response
+        chunks, seen = [], 0
+        for chunk in response.raw.stream(2**16):
+            seen += len(chunk)
+            if seen > MAX_ANSWER_BYTES:
+                response.raw.close()
+                raise NotEc2(f"an answer of more than {MAX_ANSWER_BYTES:,} bytes, more than any EC2 page")
+            chunks.append(chunk)
+        response._content = b"".join(chunks)
+        return response
+
+    http.send = bounded_send
 
 
 @contextmanager
