@@ -162,6 +162,13 @@ class ArmServer(ThreadingHTTPServer):
 
     # --- life cycle ---
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (as the audit does past a cap or a deadline) is no server error."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
     @property
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"

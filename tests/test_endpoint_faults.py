@@ -47,6 +47,7 @@ class EndpointFault:
     says: tuple[str, ...]
     deployed: bool = True  # the stack is deployed first (edits need rules to edit)
     memory: int = 48 * 2**20  # what the fault may cost beyond an audit that succeeds
+    tries: int | None = None  # how many requests the fault must have answered (retried, but a bounded number)
 
 
 def _nsg_rules(page: Any, change: Callable[[dict[str, Any]], None]) -> Any:
@@ -170,6 +171,7 @@ AZURE_FAULTS = [
         ),
         "{endpoint}",
         ("TooManyRequests (HTTP 429)", f"still throttled after {azure_account.MAX_ATTEMPTS} tries"),
+        tries=azure_account.MAX_ATTEMPTS,
     ),
     EndpointFault(
         "500-every-time",
@@ -183,6 +185,7 @@ AZURE_FAULTS = [
         ),
         "{endpoint}",
         ("InternalServerError (HTTP 500)", "a failure on the endpoint's side", "run it again later"),
+        tries=azure_account.MAX_ATTEMPTS,
     ),
 ]
 
@@ -265,6 +268,8 @@ def test_an_arm_fault_ends_the_audit_in_one_line_within_the_bound(
     assert outcome.seconds < azure_account.worst_case(TIMEOUT) + LOCAL_WORK, outcome.seconds
     assert outcome.peak < azure_baseline.peak + case.memory, (outcome.peak / MiB, azure_baseline.peak / MiB)
     assert {method for method, _ in arm.actions()} <= {"GET"}
+    if case.tries is not None:
+        assert case.faults[0].seen == case.tries
 
 
 # --- the token goes to Azure, or stays on this machine --------------------------------------------------------------
@@ -402,12 +407,14 @@ AWS_FAULTS = [
         ),
         "{endpoint}",
         ("RequestLimitExceeded on DescribeSecurityGroups", "still throttled after 3 tries, run it again later"),
+        tries=aws_account.MAX_ATTEMPTS,
     ),
     EndpointFault(
         "500-every-time",
         (Fault("DescribeSecurityGroups", status=500, body=_ec2_error("InternalError", "An internal error.")),),
         "{endpoint}",
         ("InternalError on DescribeSecurityGroups", "a failure on the endpoint's side (HTTP 500) after 3 tries"),
+        tries=aws_account.MAX_ATTEMPTS,
     ),
 ]
 
@@ -433,3 +440,5 @@ def test_an_ec2_fault_ends_the_audit_in_one_line_within_the_bound(
         assert words in line, line
     assert outcome.seconds < aws_account.worst_case(TIMEOUT) + LOCAL_WORK, outcome.seconds
     assert outcome.peak < baseline.peak + case.memory, (outcome.peak / MiB, baseline.peak / MiB)
+    if case.tries is not None:
+        assert case.faults[0].seen == case.tries
