@@ -16,7 +16,7 @@ SCRIPTS = sorted(p.name for p in (REPO / "bench").iterdir() if p.is_file() and n
 
 
 def test_every_script_is_listed() -> None:
-    assert SCRIPTS == ["plan", "resolve", "rules", "scale", "yaml"]
+    assert SCRIPTS == ["diff", "plan", "resolve", "rules", "scale", "yaml"]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

@@ -9,6 +9,7 @@ turns its resources into :class:`RuleView` s; ``seawall.analysis.ruleviews`` rea
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -84,7 +85,22 @@ class FarSide:
     @property
     def internet(self) -> bool:
         """The networks are internet-equivalent in either family (netaddr's share, not only /0)."""
-        return internet_equivalent(self.ipv4, 4) or internet_equivalent(self.ipv6, 6)
+        return _internet(self.ipv4, self.ipv6)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _internet(ipv4: tuple[str, ...], ipv6: tuple[str, ...]) -> bool:
+    return internet_equivalent(ipv4, 4) or internet_equivalent(ipv6, 6)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parse(text: str) -> tuple[int, str] | None:
+    """(version, canonical network) of a CIDR or address, host bits dropped; None when it is not one."""
+    try:
+        net = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return None
+    return net.version, str(net)
 
 
 def far_side(networks: Iterable[str], unlisted: Iterable[str] = ()) -> FarSide:
@@ -97,13 +113,16 @@ def far_side(networks: Iterable[str], unlisted: Iterable[str] = ()) -> FarSide:
     v6: set[str] = set()
     other = list(unlisted)
     for text in networks:
-        try:
-            net = ipaddress.ip_network(str(text).strip(), strict=False)
-        except ValueError:
+        parsed = _parse(str(text))
+        if parsed is None:
             other.append(str(text))
             continue
-        (v4 if net.version == 4 else v6).add(str(net))
-    return FarSide(sort_networks(v4), sort_networks(v6), tuple(sorted(set(other))))
+        (v4 if parsed[0] == 4 else v6).add(parsed[1])
+    return FarSide(_sorted(v4), _sorted(v6), tuple(sorted(set(other))))
+
+
+def _sorted(networks: set[str]) -> tuple[str, ...]:
+    return tuple(networks) if len(networks) < 2 else sort_networks(networks)
 
 
 class ResourceIndex:

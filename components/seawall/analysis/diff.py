@@ -35,12 +35,24 @@ from seawall.azure.limits import (
 )
 from seawall.errors import UserError
 from seawall.netaddr import Network, coverage_text, internet_equivalent, network_key
-from seawall.packets.admitted import Admitted, Change, Comparison, compare
+from seawall.packets.admitted import Admitted, Change, Comparison, compare, protocol_ranges
 from seawall.packets.admitted import box as packet_box
 from seawall.packets.describe import TrafficLine, lines
 from seawall.packets.measure import coverage, exposures, words
 from seawall.packets.resources import admitted_from
-from seawall.packets.space import EVERY_PEER, Node, difference, intersection, network_set, slices, union_all
+from seawall.packets.space import (
+    EVERY_PEER,
+    Box,
+    Node,
+    Slice,
+    boxes_meet,
+    difference,
+    gather,
+    intersection,
+    network_set,
+    slices,
+    union_all,
+)
 from seawall.registered import Resource, ResourceIndex, RuleView
 
 # Inputs whose change makes the provider replace the resource rather than update it.
@@ -241,27 +253,29 @@ def _explained(
     deny, a widened local end) are listed as such; unknowns last.
     """
     more: dict[tuple[str, str], Node] = {(c.role, c.direction): c.node for c in packets.broadening}
+    # Each broadened set as boxes once, so that a line is tested against it from ranges alone.
+    parts = {key: [_slice_box(p) for p in slices(node)] for key, node in more.items()}
     kept: list[str] = []
-    explained: dict[tuple[str, str], list[Node]] = {}
+    explained: dict[tuple[str, str], list[Box]] = {}
     for text, (role, direction, protocol, ports) in flow_lines:
         group_box = _group_box(protocol, ports)
-        node = more.get((role, direction), False)
-        if group_box is None or intersection(node, group_box) is not False:
+        if group_box is None or any(boxes_meet(group_box, p) for p in parts.get((role, direction), ())):
             kept.append(text)
             if group_box is not None:
                 explained.setdefault((role, direction), []).append(group_box)
     for text, added in ipset_lines:
         try:
-            addresses = packet_box(((0, 255),), ((0, 65535),), network_set(added)).node()
+            addresses = packet_box(((0, 255),), ((0, 65535),), network_set(added))
         except ValueError:
             kept.append(text)
             continue
-        if any(intersection(node, addresses) is not False for node in more.values()):
+        if any(boxes_meet(addresses, p) for found in parts.values() for p in found):
             kept.append(text)
             for key in more:
                 explained.setdefault(key, []).append(addresses)
     for change in packets.broadening:
-        rest = difference(change.node, union_all(explained.get((change.role, change.direction), [])))
+        said = union_all(b.node() for b in gather(explained.get((change.role, change.direction), [])))
+        rest = difference(change.node, said)
         if rest is False:
             continue
         for line in lines(type(change)(change.role, change.direction, rest, change.deciders)):
@@ -308,10 +322,13 @@ def _verb(subject: str, verb: str) -> str:
     return f"{subject} {verb if ',' in subject or ' and ' in subject else verb + 's'}"
 
 
-def _group_box(protocol: str, ports: str) -> Node | None:
-    """Every packet of one protocol and port range (any peer, any local end); None when unreadable."""
-    from seawall.packets.admitted import protocol_ranges
+def _slice_box(part: Slice) -> Box:
+    return Box(part.local, (part.protocols,), part.ports, part.peer)
 
+
+@functools.lru_cache(maxsize=1 << 12)
+def _group_box(protocol: str, ports: str) -> Box | None:
+    """Every packet of one protocol and port range (any peer, any local end); None when unreadable."""
     protocols = protocol_ranges(protocol)
     if protocols is None:
         return None
@@ -322,7 +339,7 @@ def _group_box(protocol: str, ports: str) -> Node | None:
         if not first.isdigit() or not (last or first).isdigit():
             return None
         span = (int(first), int(last or first))
-    return packet_box(protocols, (span,), EVERY_PEER).node()
+    return packet_box(protocols, (span,), EVERY_PEER)
 
 
 LAYOUT_TYPES = frozenset({SECURITY_GROUP, INGRESS_RULE, EGRESS_RULE, PREFIX_LIST, NETWORK_SECURITY_GROUP})

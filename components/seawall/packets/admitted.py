@@ -18,17 +18,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from seawall.packets.space import (
     ALL_ADDRESSES,
     EVERY_PEER,
     Box,
+    Hull,
     Node,
     PeerSet,
     Symbols,
+    boxes_meet,
     difference,
+    gather,
+    hull,
     intersection,
+    may_touch,
+    slices,
     symbol,
     union,
     union_all,
@@ -109,15 +115,37 @@ class Unknown:
     text: str
 
 
-@dataclass(frozen=True)
 class Decider:
-    """The packets one rule decides (the first match for Azure), and how."""
+    """The packets one rule decides (the first match for Azure), and how.
 
-    label: str
-    allow: bool
-    ids: tuple[str, ...]
-    node: Node
-    default: bool = False
+    AWS rules decide what their box holds; the node is built only when asked, and a cheap test on
+    the box (protocols, ports, peer ranges) rules most deciders out before any set is built.
+    """
+
+    __slots__ = ("_node", "allow", "box", "default", "ids", "label")
+
+    def __init__(
+        self,
+        label: str,
+        allow: bool,
+        ids: tuple[str, ...],
+        node: Node | None = None,
+        default: bool = False,
+        box: Box | None = None,
+    ) -> None:
+        self.label, self.allow, self.ids, self.default = label, allow, ids, default
+        self._node, self.box = node, box
+
+    @property
+    def node(self) -> Node:
+        if self._node is None:
+            assert self.box is not None
+            self._node = self.box.node()
+        return self._node
+
+    def may_touch(self, hull: Hull | None) -> bool:
+        """False when the rule's box cannot meet packets within ``hull`` (then no set needs building)."""
+        return self.box is None or hull is None or may_touch(self.box, hull)
 
 
 @dataclass
@@ -128,8 +156,23 @@ class RoleSet:
     deciders: list[Decider] = field(default_factory=list)
 
     def deciding(self, packets: Node, allow: bool = True) -> list[Decider]:
-        """The rules that decide some of ``packets`` (allow rules, or deny and default rules)."""
-        return [d for d in self.deciders if d.allow == allow and intersection(d.node, packets) is not False]
+        """The rules that decide some of ``packets`` (allow rules, or deny and default rules).
+
+        A rule known by its box (AWS) is tested against the slices of ``packets`` from ranges alone;
+        a first-match rule (Azure) by its decided set.
+        """
+        around = hull(packets)
+        parts = [Box(p.local, (p.protocols,), p.ports, p.peer) for p in slices(packets)] if packets is not False else []
+        out = []
+        for d in self.deciders:
+            if d.allow != allow or not d.may_touch(around):
+                continue
+            if d.box is not None and d._node is None and len(parts) <= 256:
+                if any(boxes_meet(d.box, part) for part in parts):
+                    out.append(d)
+            elif intersection(d.node, packets) is not False:
+                out.append(d)
+        return out
 
 
 @dataclass
@@ -186,8 +229,10 @@ def build(cloud: str, rules: Iterable[PacketRule], unknown: Iterable[Unknown] = 
             sets[role, direction] = _azure_role(role, direction, found)
         else:
             allows = [r for r in found if r.allow]
-            deciders = [Decider(r.label, True, r.ids, r.box.node()) for r in allows]
-            sets[role, direction] = RoleSet(role, direction, union_all(d.node for d in deciders), deciders)
+            deciders = [Decider(r.label, True, r.ids, box=r.box) for r in allows]
+            sets[role, direction] = RoleSet(
+                role, direction, union_all(b.node() for b in gather(r.box for r in allows)), deciders
+            )
     return Admitted(cloud, sets, tuple(sorted(set(unknown), key=lambda u: (u.role or "", u.key))))
 
 
@@ -198,21 +243,87 @@ def _azure_role(role: str, direction: Direction, rules: list[PacketRule]) -> Rol
     node: Node | None = None
     deciders: list[Decider] = []
     for nsg in sorted(by_nsg):
-        ordered = sorted(by_nsg[nsg], key=lambda r: (r.priority if r.priority is not None else 0, r.label))
-        decided: Node = False
-        allowed: list[Node] = []
-        for rule in [*ordered, *azure_defaults(direction)]:
-            effective = difference(rule.box.node(), decided)
-            if effective is False:
-                continue
-            decided = union(decided, effective)
-            if rule.allow:
-                allowed.append(effective)
-            label = rule.label if not rule.default else f"{nsg}/{rule.label}"
-            deciders.append(Decider(label, rule.allow, rule.ids, effective, rule.default))
-        admitted = union_all(allowed)
+        admitted, decided = _first_match(nsg, direction, by_nsg[nsg])
+        deciders += decided
         node = admitted if node is None else intersection(node, admitted)
     return RoleSet(role, direction, node if node is not None else False, deciders)
+
+
+# One NSG's evaluation, by the content of its rules: the NSGs a change leaves alone (most of them,
+# in a diff of two plans) are evaluated once for both sides.
+_EVALUATED: dict[tuple[Any, ...], tuple[Node, list[Decider]]] = {}
+
+
+def _first_match(nsg: str, direction: Direction, rules: list[PacketRule]) -> tuple[Node, list[Decider]]:
+    ordered = sorted(rules, key=lambda r: (r.priority if r.priority is not None else 0, r.label))
+    key = (nsg, direction, tuple((r.label, r.allow, r.priority, r.ids, r.box) for r in ordered))
+    found = _EVALUATED.get(key)
+    if found is not None:
+        return found
+    allowed: list[Node] = []
+    deciders: list[Decider] = []
+    earlier = _Earlier()
+    for rule in [*ordered, *azure_defaults(direction)]:
+        # First match: a rule decides what its box holds and no earlier rule's box does. Only the
+        # earlier boxes that meet it matter, and an index by port finds them without building a set.
+        effective = difference(rule.box.node(), earlier.covering(rule.box))
+        earlier.add(rule.box)
+        if effective is False:
+            continue
+        if rule.allow:
+            allowed.append(effective)
+        label = rule.label if not rule.default else f"{nsg}/{rule.label}"
+        deciders.append(Decider(label, rule.allow, rule.ids, effective, rule.default, box=rule.box))
+    if len(_EVALUATED) > 512:
+        _EVALUATED.clear()
+    _EVALUATED[key] = result = (union_all(allowed), deciders)
+    return result
+
+
+class _Earlier:
+    """The boxes of the rules evaluated so far in one NSG, indexed by port, with a running union."""
+
+    NARROW = 16  # a box on at most this many TCP/UDP ports is indexed by each of them
+
+    def __init__(self) -> None:
+        self.boxes: list[Box] = []
+        self.by_port: dict[int, list[int]] = {}
+        self.wide: list[int] = []
+        self.union: tuple[int, Node] = (0, False)  # the union of the first n boxes
+
+    @staticmethod
+    def _ports(box: Box) -> list[int] | None:
+        if not all((lo, hi) in ((6, 6), (17, 17)) for lo, hi in box.protocols):
+            return None
+        span = sum(hi - lo + 1 for lo, hi in box.ports)
+        return [p for lo, hi in box.ports for p in range(lo, hi + 1)] if span <= _Earlier.NARROW else None
+
+    def add(self, box: Box) -> None:
+        n = len(self.boxes)
+        self.boxes.append(box)
+        ports = self._ports(box)
+        if ports is None:
+            self.wide.append(n)
+        else:
+            for p in ports:
+                self.by_port.setdefault(p, []).append(n)
+
+    def covering(self, box: Box) -> Node:
+        """The union of the earlier boxes that meet ``box`` (what it cannot decide any more)."""
+        ports = self._ports(box)
+        if ports is None:
+            candidates: list[int] | set[int] = range(len(self.boxes))  # type: ignore[assignment]
+        else:
+            candidates = set(self.wide)
+            for p in ports:
+                candidates.update(self.by_port.get(p, ()))
+        meeting = [i for i in sorted(candidates) if boxes_meet(self.boxes[i], box)]
+        if len(meeting) <= 64:
+            return union_all(self.boxes[i].node() for i in meeting)
+        done, node = self.union
+        node = union(node, union_all(b.node() for b in self.boxes[done:]))
+        self.union = (len(self.boxes), node)
+        return node
 
 
 # --- comparing two models ----------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 from seawall.packets.admitted import Change, Decider
 from seawall.packets.measure import coverage, internet, words
-from seawall.packets.space import EVERY_PEER, PeerSet, Slice, Symbols, intersection, slices, union_sets
+from seawall.packets.space import EVERY_PEER, Box, PeerSet, Slice, Symbols, boxes_meet, intersection, slices, union_sets
 
 PROTOCOL_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 50: "esp", 51: "ah", 58: "icmpv6"}
 RULES_LISTED = 3
@@ -89,7 +89,16 @@ def lines(change: Change, prefixes: Mapping[int, int] | None = None) -> list[Tra
     """A change's packets as lines, the internet-equivalent ones first, then by protocol and port."""
     found = []
     for part in slices(change.node):
-        deciders = [d for d in change.deciders if intersection(d.node, _slice_node(part)) is not False]
+        piece = Box(part.local, (part.protocols,), part.ports, part.peer)
+        deciders = [
+            d
+            for d in change.deciders
+            if (
+                boxes_meet(d.box, piece)
+                if d.box is not None and d._node is None
+                else intersection(d.node, piece.node()) is not False
+            )
+        ]
         found.append(_line(change.role, change.direction, part, deciders, prefixes))
     # Slices that differ only in protocol (and ports) read as one line: "protocols 0-5; protocols 7-255".
     gathered: dict[tuple[str | None, str, str | None], list[TrafficLine]] = {}
@@ -116,12 +125,6 @@ def lines(change: Change, prefixes: Mapping[int, int] | None = None) -> list[Tra
             )
         )
     return sorted(out, key=lambda line: (line.internet is None, line.sort_protocol, line.peers))
-
-
-def _slice_node(part: Slice) -> Any:
-    from seawall.packets.space import Box
-
-    return Box(part.local, (part.protocols,), part.ports, part.peer).node()
 
 
 def _line(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -21,7 +20,7 @@ from seawall.packets.admitted import (
     build,
     protocol_ranges,
 )
-from seawall.packets.space import EVERY_PEER, PeerSet, network_set, symbol, union_sets
+from seawall.packets.space import EVERY_PEER, PeerSet, cidr_range, network_set, symbol, union_sets
 from seawall.registered import Resource, ResourceIndex, description_ids
 
 ROLE_TAG = "seawall:role"
@@ -172,7 +171,7 @@ def _networks(texts: Iterable[str], label: str, role: str, unknown: list[Unknown
     parts: list[PeerSet] = []
     for text in texts:
         try:
-            ipaddress.ip_network(text.strip(), strict=False)
+            cidr_range(text.strip())
             good.append(text.strip())
         except ValueError:
             parts.append(_outside("unknown", text, label, role, unknown))

@@ -191,17 +191,31 @@ def symbol(family: str, name: str) -> PeerSet:
     return PeerSet(symbols=((family, Symbols(False, frozenset({name}))),))
 
 
+@lru_cache(maxsize=1 << 16)
+def cidr_range(text: str) -> tuple[int, int, int]:
+    """(version, first, last) of a CIDR or address, host bits dropped; raises ValueError. Parsed once per text."""
+    net = ipaddress.ip_network(text, strict=False)
+    return net.version, int(net.network_address), int(net.broadcast_address)
+
+
 def network_set(texts: Iterable[str]) -> PeerSet:
     """CIDRs or addresses as a set (host bits dropped: the network the cloud would open)."""
     v4: list[tuple[int, int]] = []
     v6: list[tuple[int, int]] = []
     for text in texts:
-        net = ipaddress.ip_network(text, strict=False)
-        (v4 if net.version == 4 else v6).append((int(net.network_address), int(net.broadcast_address)))
-    return PeerSet(tuple(sorted(v4)), tuple(sorted(v6)))
+        version, lo, hi = cidr_range(text)
+        (v4 if version == 4 else v6).append((lo, hi))
+    return PeerSet(_merge(v4), _merge(v6))
 
 
 def union_sets(sets: Iterable[PeerSet]) -> PeerSet:
+    listed = sets if isinstance(sets, list | tuple) else list(sets)
+    if len(listed) == 1:
+        return listed[0]
+    return _union_sets(listed)
+
+
+def _union_sets(sets: Iterable[PeerSet]) -> PeerSet:
     v4: list[tuple[int, int]] = []
     v6: list[tuple[int, int]] = []
     fams: dict[str, Symbols] = {}
@@ -270,6 +284,121 @@ def _split_ported(lo: int, hi: int) -> list[tuple[int, int]]:
     """A protocol range cut so that TCP (6) and UDP (17) stand alone."""
     cuts = sorted({lo, hi + 1, *(p for q in PORTED if lo <= q <= hi for p in (q, q + 1))})
     return [(a, b - 1) for a, b in pairwise(cuts)]
+
+
+def may_touch(box: Box, around: Hull) -> bool:
+    """A cheap necessary condition for a box to meet a set whose packets lie within ``around``."""
+    if not _overlaps(_merge(list(box.protocols)), around.protocols):
+        return False
+    only_ported = all((lo, hi) in ((6, 6), (17, 17)) for lo, hi in box.protocols)
+    if only_ported and not _overlaps(_merge(list(box.ports)), around.ports):
+        return False
+    peer = box.peer
+    return (
+        _overlaps(peer.v4, around.v4)
+        or _overlaps(peer.v6, around.v6)
+        or (around.symbols and any(s.cofinite or s.names for _, s in peer.symbols))
+    )
+
+
+def _sets_meet(a: PeerSet, b: PeerSet) -> bool:
+    if _overlaps(a.v4, b.v4) or _overlaps(a.v6, b.v6):
+        return True
+    theirs = dict(b.symbols)
+    for family, mine in a.symbols:
+        other = theirs.get(family)
+        if other is None:
+            continue
+        if mine.cofinite and other.cofinite:
+            return True
+        if mine.cofinite or other.cofinite:
+            finite, co = (other, mine) if mine.cofinite else (mine, other)
+            if finite.names - co.names:
+                return True
+        elif mine.names & other.names:
+            return True
+    return False
+
+
+def boxes_meet(a: Box, b: Box) -> bool:
+    """Two boxes share a packet: exact, from their ranges (ports bind TCP and UDP only)."""
+    common = _intersect(_merge(list(a.protocols)), _merge(list(b.protocols)))
+    if not common:
+        return False
+    if not all((lo, hi) in ((6, 6), (17, 17)) for lo, hi in _split_all(common)):
+        pass  # a protocol without ports is shared: every port of it is in both
+    elif not _overlaps(_merge(list(a.ports)), _merge(list(b.ports))):
+        return False
+    return _sets_meet(a.peer, b.peer) and _sets_meet(a.local, b.local)
+
+
+def _intersect(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo <= hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _split_all(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    return [piece for lo, hi in ranges for piece in _split_ported(lo, hi)]
+
+
+def _overlaps(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> bool:
+    """Two sorted lists of inclusive ranges share a point."""
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i][1] < b[j][0]:
+            i += 1
+        elif b[j][1] < a[i][0]:
+            j += 1
+        else:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Hull:
+    """Bounds of a set: its protocols, ports and peer ranges (symbols: whether it holds any)."""
+
+    protocols: tuple[tuple[int, int], ...]
+    ports: tuple[tuple[int, int], ...]
+    v4: tuple[tuple[int, int], ...]
+    v6: tuple[tuple[int, int], ...]
+    symbols: bool
+
+
+def hull(node: Node) -> Hull | None:
+    """The bounds of a set (None for the empty set's, or one too large to be worth bounding)."""
+    if node is False:
+        return None
+    parts = slices(node) if not isinstance(node, bool) else []
+    if node is True or len(parts) > 64:
+        return Hull(((0, PROTOCOL_TOP),), ((0, PORT_TOP),), ((0, V4_TOP),), ((0, V6_TOP),), True)
+    return Hull(
+        _merge([p.protocols for p in parts]),
+        _merge([r for p in parts for r in p.ports]),
+        _merge([r for p in parts for r in p.peer.v4]),
+        _merge([r for p in parts for r in p.peer.v6]),
+        any(s.cofinite or s.names for p in parts for _, s in p.peer.symbols),
+    )
+
+
+def gather(boxes: Iterable[Box]) -> list[Box]:
+    """Boxes that admit the same union, fewer of them: peers merged where protocols and ports agree,
+    then ports merged where protocols and peers agree (one rule per CIDR, one rule per port, alike)."""
+    by_ports: dict[tuple[PeerSet, tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]], list[PeerSet]] = {}
+    for b in boxes:
+        by_ports.setdefault((b.local, b.protocols, b.ports), []).append(b.peer)
+    by_peer: dict[tuple[PeerSet, tuple[tuple[int, int], ...], PeerSet], list[tuple[int, int]]] = {}
+    for (local, protocols, ports), peers in by_ports.items():
+        by_peer.setdefault((local, protocols, union_sets(peers)), []).extend(ports)
+    return [Box(local, protocols, _merge(ports), peer) for (local, protocols, peer), ports in by_peer.items()]
 
 
 # --- set operations ---------------------------------------------------------------------------------------------------
