@@ -130,7 +130,7 @@ def worst_case(timeout: float, attempts: int = MAX_ATTEMPTS) -> float:
     Each try waits ``timeout`` to connect and ``timeout`` for an answer; standard mode sleeps a
     random share of 1 s, then 2 s, ... between tries. It is also the deadline of the whole audit.
     """
-    return attempts * 2 * timeout + (2 ** (attempts - 1) - 1)
+    return attempts * 2 * timeout + ((1 << (attempts - 1)) - 1)
 
 
 def connect(region: str, endpoint_url: str | None, profile: str | None, timeout: float | None = None) -> Any:
