@@ -440,7 +440,11 @@ def test_a_second_nsg_for_a_role_is_extra_and_broadening_when_attached(arm: ArmS
     arm.put(nic, {"location": "westeurope", "properties": {"networkSecurityGroup": {"id": stray}}})
     code, report = audit()
     assert code == 3
-    assert lines(report) == [("extra-nsg", "gateway", None, True, ("internet-ingress-documented",))]
+    # Judged by what it admits: 8080 from anywhere, and (no outbound rules of its own, so Azure's
+    # AllowInternetOutBound decides) everything out to the internet.
+    assert lines(report) == [
+        ("extra-nsg", "gateway", None, True, ("internet-ingress-documented", "internet-egress-opted-in"))
+    ]
 
 
 def test_asg_references_are_compared_by_role_not_id(arm: ArmServer, audit: Audit) -> None:
