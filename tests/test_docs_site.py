@@ -406,7 +406,7 @@ def look_at(browser: DevTools, url: str, screenshot: str, ready: str) -> dict[st
     """Open the page, wait until `ready` holds and a moment more, keep a screenshot; what went wrong there."""
     browser.events.clear()
     browser.call("Page.navigate", url=url)
-    browser.wait_for("document.readyState === 'complete' && location.href !== 'about:blank'")
+    browser.wait_for(f"location.href === {json.dumps(url)} && document.readyState === 'complete'")
     browser.wait_for(ready)
     time.sleep(0.5)  # errors a page throws after its load
     browser.evaluate("window.scrollTo(0, 0)")
