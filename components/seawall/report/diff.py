@@ -59,8 +59,8 @@ def diff_markdown(d: PlanDiff) -> str:
     if d.admits_more or d.admits_less or d.unknown_added or d.unknown_removed:
         lines += ["**Traffic** (what the firewall lets through, before and after):", ""]
         lines += ["| traffic | dir | role | what | peers | rules |", "|---|---|---|---|---|---|"]
-        for label, items in (("admitted now", d.admits_more), ("no longer admitted", d.admits_less)):
-            for t in items:
+        for label, traffic in (("admitted now", d.admits_more), ("no longer admitted", d.admits_less)):
+            for t in traffic:
                 local = f" (at {t.local})" if t.local else ""
                 whole = f" (the whole internet: {t.internet})" if t.internet else ""
                 rules = "<br>".join(f"`{r}`" for r in t.rules) or "—"
