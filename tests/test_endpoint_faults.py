@@ -442,3 +442,21 @@ def test_an_ec2_fault_ends_the_audit_in_one_line_within_the_bound(
     assert outcome.peak < baseline.peak + case.memory, (outcome.peak / MiB, baseline.peak / MiB)
     if case.tries is not None:
         assert case.faults[0].seen == case.tries
+
+
+def test_without_an_endpoint_url_the_deadline_names_the_region_endpoint(
+    moto: motoserver.PagingMotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EC2's own endpoint (a loopback one stands in for it, through botocore's setting) answering too slowly."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", moto.endpoint_url)
+    moto.log.fault(Fault("DescribeSecurityGroups", body=_groups(""), trickle=0.2))
+    start = time.monotonic()
+    result = CliRunner().invoke(app, ["audit", "--stack", AWS, "--stacks-dir", str(STACKS), "--timeout", "1"])
+    elapsed = time.monotonic() - start
+    line = one_error_line(result, AWS)
+    assert line == (
+        f"ec2 eu-west-1: the audit did not finish within {aws_account.worst_case(1):g} s, the most it waits at "
+        "--timeout 1 (the endpoint answers too slowly or not at all); check the endpoint and the network, or raise "
+        "--timeout"
+    )
+    assert elapsed < aws_account.worst_case(1) + LOCAL_WORK

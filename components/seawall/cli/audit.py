@@ -191,7 +191,13 @@ def run_audit(
     seconds = module.DEFAULT_TIMEOUT if timeout is None else timeout
     # One deadline for the whole audit: the bound --help states holds whatever the endpoint does.
     bound = module.worst_case(seconds) if isfinite(seconds) and seconds > 0 else None
-    with _progress(console) as progress, _whole_audit(bound, endpoint_url, seconds):
+    if endpoint_url:
+        where = "--endpoint-url"
+    elif cloud == "aws":
+        where = f"ec2 {region or compiled.config.provider_config.get('aws:region') or ''}".rstrip()
+    else:
+        where = azure_account.ARM_ENDPOINT
+    with _progress(console) as progress, _whole_audit(bound, where, seconds):
         report: Report
         if cloud == "aws":
             report = audit_aws_stack(compiled, region, endpoint_url, profile, page_size, say, timeout, progress)
@@ -222,7 +228,7 @@ def _refuse_other_cloud(stack: str, cloud: str, **given: object) -> None:
 
 
 @contextmanager
-def _whole_audit(bound: float | None, endpoint_url: str | None, timeout: float) -> Iterator[None]:
+def _whole_audit(bound: float | None, where: str, timeout: float) -> Iterator[None]:
     """The audit within ``bound`` seconds; past it, one line (a step that knows more says more)."""
     if bound is None:  # an invalid --timeout: connect() says so before any request
         yield
@@ -232,7 +238,7 @@ def _whole_audit(bound: float | None, endpoint_url: str | None, timeout: float) 
             yield
     except DeadlineExceeded:
         raise UserError(
-            "--endpoint-url" if endpoint_url else "--timeout",
+            where,
             f"the audit did not finish within {bound:g} s, the most it waits at --timeout {timeout:g} "
             "(the endpoint answers too slowly or not at all); check the endpoint and the network, or raise --timeout",
         ) from None
