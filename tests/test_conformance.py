@@ -479,7 +479,17 @@ def test_a_bad_base_report_is_named_with_what_would_be_valid(
         read_base(base, "dmz-aws")
     result = cli(runner, "--stack", "dmz-aws", "--base", str(base))
     assert result.exit_code == 2 and result.output.count("\n") == 1
-    assert result.output.startswith(f"seawall: error: {base}: ")
+    assert re.match(rf"seawall: error: {re.escape(str(base))}(:\d+)?: ", result.output)
+
+
+def test_a_base_report_is_read_boundedly(tmp_path: Path, runner: CliRunner) -> None:
+    """Nested 100,000 deep, or a key twice: one line naming the file and line, never a traceback."""
+    for text, message in (("[" * 100_000, "nest"), ('{"rows": [], "rows": []}', "twice")):
+        base = tmp_path / "base.json"
+        base.write_text(text, encoding="utf-8")
+        result = cli(runner, "--stack", "dmz-aws", "--base", str(base))
+        assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+        assert message in result.output and "Traceback" not in result.output
 
 
 def test_the_pull_request_section_lists_changed_rows_and_collapses_the_rest(tmp_path: Path, runner: CliRunner) -> None:

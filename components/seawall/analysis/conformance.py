@@ -20,7 +20,6 @@ violation.
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from seawall.aws.render import AwsRule, AwsSpec
 from seawall.azure.render import AzurePeer, AzureSpec
 from seawall.catalog.model import Document, Entry, Peer, PortRange
 from seawall.errors import UserError
+from seawall.jsonsource import read_json
 from seawall.netaddr import Network, contains, parse_port_text, port_text, sort_networks
 from seawall.packets.admitted import Change as PacketChange
 from seawall.packets.admitted import azure_prefix, box, protocol_ranges
@@ -850,12 +850,8 @@ class BaseRow:
 def read_base(path: Path, stack: str) -> dict[tuple[str, str], BaseRow]:
     """Rows of an earlier ``seawall conformance --format json`` of ``stack``; every field is validated."""
     valid = f"valid: the output of seawall conformance --stack {stack} --format json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(str(path), f"cannot read the base report: {exc.__class__.__name__}; {valid}") from None
-    except ValueError as exc:
-        raise UserError(str(path), f"not JSON ({exc}); {valid}") from None
+    # Bounded and strict (size, depth, repeated keys), like every JSON file seawall reads.
+    data, _ = read_json(path, str(path), 64 * 2**20, UserError, valid.removeprefix("valid: "))
     if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
         raise UserError(str(path), f"not a conformance report: no 'rows' list; {valid}")
     if "stack" in data and data["stack"] != stack:

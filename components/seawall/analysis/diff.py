@@ -34,7 +34,7 @@ from seawall.azure.limits import (
     STANDALONE_SECURITY_RULE,
 )
 from seawall.errors import UserError
-from seawall.netaddr import Network, coverage_text, internet_equivalent, network_key
+from seawall.netaddr import Network, coverage_text, internet_equivalent, network_key, zone_id_problem
 from seawall.packets.admitted import Admitted, Change, Comparison, compare, protocol_ranges
 from seawall.packets.admitted import box as packet_box
 from seawall.packets.describe import TrafficLine, lines
@@ -798,6 +798,8 @@ class _Checker:
             self.fail(at, f"{_shown(text)} is not an address or CIDR; valid: {valid}")
         if version is not None and net.version != version:
             self.fail(at, f"{text} is an IPv{net.version} network; valid: an IPv{version} CIDR")
+        if (zone := zone_id_problem(text)) is not None:
+            self.fail(at, zone)
         if str(net) != text:  # one spelling per network, or the same peer would diff against itself
             self.fail(at, f"{text!r} is not a canonical CIDR; valid: {net}")
 
