@@ -322,10 +322,6 @@ def test_priorities_with_stale_pins_says_stale_once(tmp_path: Path) -> None:
     assert result.stderr.startswith(f"{pins}: stale; it should pin 26 rules (gateway: ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: stackconfig reads bindings with ipaddress.ip_network; it should call seawall.netaddr.parse_network",
-)
 def test_a_zone_id_in_a_stack_peer_is_refused(tmp_path: Path) -> None:
     path, args = _stack_file("dns-servers: [192.0.2.53/32]", "dns-servers: [192.0.2.53/32, fe80::1%eth0/128]")(tmp_path)
     outcome = run_seawall(args)

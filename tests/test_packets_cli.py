@@ -328,3 +328,19 @@ def test_a_loosened_internet_measure_is_a_warning_in_every_plan_and_a_check_find
         app, ["check", "--stack", "dmz-aws", "--stacks-dir", str(REPO / "stacks"), "-f", "json"]
     )
     assert not [v for v in json.loads(default.stdout)["violations"] if v["rule"] == "internet-measure-default"]
+
+
+def test_a_hostile_pulumi_project_file_is_one_line(tmp_path: Path) -> None:
+    """stackConfigDir is read from Pulumi.yaml with the bounded reader: an unknown tag or an alias is refused."""
+    import os
+
+    for text in ("name: x\nstackConfigDir: !x stacks\n", "name: &a x\nstackConfigDir: *a\n"):
+        (tmp_path / "Pulumi.yaml").write_text(text)
+        here = os.getcwd()
+        os.chdir(tmp_path)
+        try:
+            result = CliRunner().invoke(app, ["plan", "--stack", "dmz-aws"])
+        finally:
+            os.chdir(here)
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+        assert "Pulumi.yaml" in result.stderr and "Traceback" not in result.output

@@ -93,15 +93,13 @@ def priority_lock_path(stacks_dir: Path, stack: str) -> Path:
 
 def stack_config_dir(project: Path) -> Path:
     """Where a Pulumi project keeps its ``Pulumi.<stack>.yaml`` files: ``stackConfigDir``, else the project itself."""
-    import yaml
+    from seawall.yamlsource import MAX_STACK_FILE_BYTES, display_path, read_yaml
 
     for name in PROJECT_FILES:
         path = project / name
         if path.is_file():
-            try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except (OSError, yaml.YAMLError) as exc:
-                raise UserError(str(path), f"unreadable Pulumi project file: {exc}") from None
+            # Bounded like every YAML seawall reads: no alias expansion, no unknown tags, a size cap.
+            data = read_yaml(path, display_path(path), max_bytes=MAX_STACK_FILE_BYTES).data
             folder = data.get("stackConfigDir") if isinstance(data, dict) else None
             return project / folder if isinstance(folder, str) and folder else project
     return project

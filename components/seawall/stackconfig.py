@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from seawall.aws import limits as aws_limits
 from seawall.azure import limits as azure_limits
 from seawall.errors import ConfigError
-from seawall.netaddr import INTERNET_EQUIVALENT_PREFIX
+from seawall.netaddr import INTERNET_EQUIVALENT_PREFIX, zone_id_problem
 from seawall.records import Invalid, Meta, fields_given, is_record, keys, parse, record, to_camel, to_snake
 from seawall.yamlsource import MAX_STACK_FILE_BYTES, YamlDocument, display_path, read_yaml
 
@@ -437,6 +437,8 @@ def _check_lists(config: StackConfig, settings: StackSettings) -> None:
                 raise config.error([key, index], f"{item!r} repeats item {first[item]}; list each once")
             first[item] = index
     for index, text in enumerate(settings.allow_private):
+        if (zone := zone_id_problem(text)) is not None:
+            raise config.error(["allowPrivate", index], zone)
         try:
             ipaddress.ip_network(text, strict=True)
         except ValueError:
@@ -485,6 +487,8 @@ def _binding(config: StackConfig, cloud: Cloud, key: list[str | int], raw: str) 
         if cloud != "azure":
             raise config.error(key, f"{raw!r} is an Azure name; valid on aws: CIDR, sg-… or pl-… id, internet")
         return Binding("service-tag" if raw in azure_limits.SERVICE_TAGS else "asg", raw)
+    if (zone := zone_id_problem(raw)) is not None:
+        raise config.error(key, zone)
     try:
         network = ipaddress.ip_network(raw, strict=True)
     except ValueError:
