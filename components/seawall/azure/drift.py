@@ -719,7 +719,7 @@ def _az_broadening(d: Drift, planned: Mapping[str, list[AzRule]], match: _AzMatc
             if d.planned.access == "Allow":
                 why += f"; planned {d.planned.sentence()}"
         elif released is not False:
-            why = f"{rule.name} no longer stops what it was planned to: the subscription now " + _packets_text(
+            why = f"{rule.name} no longer stops what it was planned to: it now lets through " + _packets_text(
                 rule.role, rule.direction, released, packets.cloud
             ).replace("admits ", "admits ", 1)
     elif d.kind in ("missing-deny-all", "missing-rule") and isinstance(rule, AzRule) and rule.access == "Deny":

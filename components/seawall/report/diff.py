@@ -66,7 +66,7 @@ def diff_markdown(d: PlanDiff) -> str:
                 rules = "<br>".join(f"`{r}`" for r in t.rules) or "—"
                 lines.append(
                     f"| **{label}** | {t.direction} | {_cell(t.role + local)} | {_cell(t.what())} "
-                    f"| {_cell(t.peers)}{_cell(whole)} | {rules} |"
+                    f"| {_cell(t.peers + whole)} | {rules} |"
                 )
         for label, texts in (("cannot judge (new)", d.unknown_added), ("cannot judge (gone)", d.unknown_removed)):
             lines += [f"| **{label}** | | | | {_cell(text)} | |" for text in texts]
