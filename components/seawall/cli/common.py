@@ -261,6 +261,8 @@ def _stacks_dir(ctx: typer.Context, param: typer.CallbackParam, value: Path) -> 
     return found if found is not None else value
 
 
+stacks_dir_default = _stacks_dir  # for commands whose --stacks-dir says something of its own
+
 StacksDirOption = Annotated[
     Path,
     typer.Option(

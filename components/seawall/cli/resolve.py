@@ -19,6 +19,7 @@ from seawall.cli.common import (
     err_console,
     out_console,
     progress_bar,
+    stacks_dir_default,
     user_errors,
 )
 from seawall.report.resolve import nothing_resolved_text, print_resolve, write_resolve_json
@@ -129,7 +130,13 @@ def resolve_command(
     fmt: Annotated[ViewFormat, typer.Option("--format", "-f")] = ViewFormat.table,
     stacks_dir: Annotated[
         Path,
-        typer.Option("--stacks-dir", help="Stacks planned against the new lock before it is written (if present)."),
+        typer.Option(
+            "--stacks-dir",
+            help="Stacks planned against the new lock before it is written, if present (default: stackConfigDir "
+            "of the Pulumi project here, else ./stacks).",
+            callback=stacks_dir_default,
+            show_default=False,
+        ),
     ] = Path("stacks"),
 ) -> None:
     """Resolve every catalogue hostname into the reviewed IP-set lock that stacks read.
