@@ -34,7 +34,14 @@ from seawall.azure.limits import (
     STANDALONE_SECURITY_RULE,
 )
 from seawall.errors import UserError
-from seawall.netaddr import Network, coverage_text, internet_equivalent, network_key, zone_id_problem
+from seawall.netaddr import (
+    INTERNET_EQUIVALENT_PREFIX,
+    Network,
+    coverage_text,
+    internet_equivalent,
+    network_key,
+    zone_id_problem,
+)
 from seawall.packets.admitted import Admitted, Change, Comparison, compare, protocol_ranges
 from seawall.packets.admitted import box as packet_box
 from seawall.packets.describe import TrafficLine, lines
@@ -443,10 +450,10 @@ class _Narrower:
         self.index: dict[int, tuple[list[tuple[int, int]], _FirstIndex]] = {}
         rows: dict[int, list[tuple[int, int, int]]] = {4: [], 6: []}
         for order, peer in enumerate(peers):
-            try:
-                net = ipaddress.ip_network(peer, strict=False)
-            except ValueError:
+            parsed = _parsed(peer)
+            if parsed is None:
                 continue
+            net = parsed
             rows[net.version].append((int(net.network_address), net.prefixlen, order))
         for version, found in rows.items():
             if found:
@@ -457,10 +464,10 @@ class _Narrower:
                 )
 
     def first_within(self, outer: str) -> str | None:
-        try:
-            net = ipaddress.ip_network(outer, strict=False)
-        except ValueError:
+        parsed = _parsed(outer)
+        if parsed is None:
             return self.first_not_everyone if outer in self._EVERYONE_WORDS else None
+        net = parsed
         if net.version not in self.index:
             return None
         keys, first = self.index[net.version]
@@ -471,6 +478,14 @@ class _Narrower:
         hi = bisect.bisect_right(keys, (int(net.broadcast_address), net.max_prefixlen))
         order = first.minimum(lo, hi)
         return None if order is None else self.peers[order]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parsed(text: str) -> Network | None:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
 
 
 class _FirstIndex:
@@ -513,6 +528,9 @@ def _together(
     group = members[0].group
     new = _networks((k.peer for k in members), version)
     head = _networks((k.peer for k in after), version)
+    # A sum of sizes short of the measure is a union short of it: most rules stop here, uncollapsed.
+    if sum(n.num_addresses for n in head) < 2 ** ((32 if version == 4 else 128) - INTERNET_EQUIVALENT_PREFIX[version]):
+        return None
     base = _networks((k.peer for k in before), version)
     if internet_equivalent(new, version):
         how = f"{'together they cover' if len(members) > 1 else 'it covers'} {coverage_text(new, version)}"

@@ -168,6 +168,13 @@ class PeerSet:
     v6: tuple[tuple[int, int], ...] = ()
     symbols: tuple[tuple[str, Symbols], ...] = ()  # (family, set) for the families that hold any
 
+    def __hash__(self) -> int:  # cached: sets key the dictionaries that gather boxes
+        found: int | None = self.__dict__.get("_hash")
+        if found is None:
+            found = hash((self.v4, self.v6, self.symbols))
+            object.__setattr__(self, "_hash", found)
+        return found
+
     def node(self, inside: Node = True) -> Node:
         by_family = dict(self.symbols)
         fams: list[Family] = []
@@ -322,6 +329,12 @@ def _sets_meet(a: PeerSet, b: PeerSet) -> bool:
 
 def boxes_meet(a: Box, b: Box) -> bool:
     """Two boxes share a packet: exact, from their ranges (ports bind TCP and UDP only)."""
+    single = len(a.protocols) == 1 and a.protocols == b.protocols and a.protocols[0] in ((6, 6), (17, 17))
+    if single and len(a.ports) == 1 and len(b.ports) == 1:  # the common case: one protocol, one port range each
+        (alo, ahi), (blo, bhi) = a.ports[0], b.ports[0]
+        if ahi < blo or bhi < alo:
+            return False
+        return _sets_meet(a.peer, b.peer) and _sets_meet(a.local, b.local)
     common = _intersect(_merge(list(a.protocols)), _merge(list(b.protocols)))
     if not common:
         return False
