@@ -225,7 +225,7 @@ def diff_plans(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:
                 replaced.append((key[0], key[1], f"{field_name} changes ({why})"))
     packets = compare(a.model, b.model)
     broadening = _explained(packets, _flow_broadening(opened, closed, fa, fb), _ipset_broadening(ipsets, sa, sb))
-    broadening += _new_exposures(a.model, b.model, broadening)
+    broadening += _new_exposures(a.model, b.model, broadening, packets)
     relaid = _relaid(a, b, opened, closed)
     return PlanDiff(
         b.stack or a.stack,
@@ -296,25 +296,32 @@ def _exposure(node: Node) -> Node:
     return union_all(packet_box((s.protocols,), s.ports, EVERY_PEER, s.local).node() for s in exposures(node))
 
 
-def _new_exposures(base: Admitted, head: Admitted, said: list[str]) -> list[str]:
+def _new_exposures(base: Admitted, head: Admitted, said: list[str], packets: Comparison) -> list[str]:
     """Where the whole internet now reaches and did not, however many rules and families it took.
 
-    A rule-level line that already calls its traffic the whole internet says it; otherwise one
-    line per slice names what the peers there cover together (a /5 on 20-30 and a /5 on 22 are
-    a /4 on 22; a NAT64 prefix is the IPv4 internet).
+    Only where head admits more can the internet newly reach, so each side is read within the
+    ports and protocols of the broadening alone. A rule-level line that already calls its traffic
+    the whole internet says it; otherwise one line per slice names what the peers there cover
+    together (a /5 on 20-30 and a /5 on 22 are a /4 on 22; a NAT64 prefix is the IPv4 internet).
     """
     if any("(the whole internet" in line for line in said):
         return []
     out = []
-    for key in head.roles():
-        new = difference(_exposure(head.get(*key)), _exposure(base.get(*key)))
+    for change in packets.broadening:
+        key = (change.role, change.direction)
+        region_boxes = [Box(p.local, (p.protocols,), p.ports, EVERY_PEER) for p in slices(change.node)]
+        region = union_all(b.node() for b in gather(region_boxes))
+        found = head.sets[key]
+        mine = found.within(region, region_boxes)
+        theirs = base.sets[key].within(region, region_boxes) if key in base.sets else False
+        new = difference(_exposure(mine), _exposure(theirs))
         if new is False:
             continue
-        found = head.sets[key]
-        for part in slices(intersection(found.node, new)):
+        for part in slices(intersection(mine, new)):
             piece = packet_box((part.protocols,), part.ports, part.peer, part.local).node()
-            rules = sorted({d.label for d in found.deciding(piece)})
-            line = lines(Change(key[0], key[1], piece, tuple(found.deciding(piece))))[0]
+            deciding = found.deciding(piece)
+            rules = sorted({d.label for d in deciding})
+            line = lines(Change(key[0], key[1], piece, tuple(deciding)))[0]
             where = f"{line.what()} {'on' if key[1] == 'in' else 'from'} {key[0]}"
             listed = ", ".join(rules[:LISTED]) + (f" and {len(rules) - LISTED} more" if len(rules) > LISTED else "")
             out.append(

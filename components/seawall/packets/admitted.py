@@ -16,8 +16,8 @@ hold the same one).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from seawall.packets.space import (
@@ -148,12 +148,47 @@ class Decider:
         return self.box is None or hull is None or may_touch(self.box, hull)
 
 
-@dataclass
 class RoleSet:
-    role: str
-    direction: Direction
-    node: Node
-    deciders: list[Decider] = field(default_factory=list)
+    """What one role admits in one direction, built when first asked.
+
+    ``signature`` is the content of the rules that decide it: two role sets with the same
+    signature admit the same packets, so a diff compares them without building either. AWS
+    sets keep their rules' boxes (``boxes``), which lets a diff build only what a change touches.
+    """
+
+    def __init__(
+        self,
+        role: str,
+        direction: Direction,
+        evaluate: Callable[[], tuple[Node, list[Decider]]],
+        signature: Any,
+        boxes: tuple[Box, ...] | None = None,
+    ) -> None:
+        self.role, self.direction = role, direction
+        self._evaluate = evaluate
+        self._done: tuple[Node, list[Decider]] | None = None
+        self.signature = signature
+        self.boxes = boxes
+
+    def _get(self) -> tuple[Node, list[Decider]]:
+        if self._done is None:
+            self._done = self._evaluate()
+        return self._done
+
+    @property
+    def node(self) -> Node:
+        return self._get()[0]
+
+    @property
+    def deciders(self) -> list[Decider]:
+        return self._get()[1]
+
+    def within(self, region: Node, boxes: list[Box]) -> Node:
+        """What the role admits inside ``region`` (given as ``boxes`` too); AWS builds only the rules that meet it."""
+        if self.boxes is None or self._done is not None:
+            return intersection(self.node, region)
+        meeting = [b for b in self.boxes if any(boxes_meet(b, r) for r in boxes)]
+        return intersection(union_all(b.node() for b in gather(meeting)), region)
 
     def deciding(self, packets: Node, allow: bool = True) -> list[Decider]:
         """The rules that decide some of ``packets`` (allow rules, or deny and default rules).
@@ -229,24 +264,46 @@ def build(cloud: str, rules: Iterable[PacketRule], unknown: Iterable[Unknown] = 
             sets[role, direction] = _azure_role(role, direction, found)
         else:
             allows = [r for r in found if r.allow]
-            deciders = [Decider(r.label, True, r.ids, box=r.box) for r in allows]
+            boxes = tuple(r.box for r in allows)
             sets[role, direction] = RoleSet(
-                role, direction, union_all(b.node() for b in gather(r.box for r in allows)), deciders
+                role, direction, _union_of(allows), ("aws", tuple((r.label, r.ids, r.box) for r in allows)), boxes
             )
     return Admitted(cloud, sets, tuple(sorted(set(unknown), key=lambda u: (u.role or "", u.key))))
+
+
+def _union_of(allows: list[PacketRule]) -> Callable[[], tuple[Node, list[Decider]]]:
+    """AWS: the union of the allow rules, and each rule deciding what its box holds."""
+
+    def evaluate() -> tuple[Node, list[Decider]]:
+        node = union_all(b.node() for b in gather(r.box for r in allows))
+        return node, [Decider(r.label, True, r.ids, box=r.box) for r in allows]
+
+    return evaluate
 
 
 def _azure_role(role: str, direction: Direction, rules: list[PacketRule]) -> RoleSet:
     by_nsg: dict[str, list[PacketRule]] = {}
     for rule in rules:
         by_nsg.setdefault(rule.nsg, []).append(rule)
-    node: Node | None = None
-    deciders: list[Decider] = []
-    for nsg in sorted(by_nsg):
-        admitted, decided = _first_match(nsg, direction, by_nsg[nsg])
-        deciders += decided
-        node = admitted if node is None else intersection(node, admitted)
-    return RoleSet(role, direction, node if node is not None else False, deciders)
+
+    def evaluate() -> tuple[Node, list[Decider]]:
+        node: Node | None = None
+        deciders: list[Decider] = []
+        for nsg in sorted(by_nsg):
+            admitted, decided = _first_match(nsg, direction, by_nsg[nsg])
+            deciders += decided
+            node = admitted if node is None else intersection(node, admitted)
+        return (node if node is not None else False), deciders
+
+    signature = tuple(
+        (nsg, tuple((r.priority or 0, r.label, r.allow, r.ids, r.box) for r in sorted(by_nsg[nsg], key=_order)))
+        for nsg in sorted(by_nsg)
+    )
+    return RoleSet(role, direction, evaluate, ("azure", signature))
+
+
+def _order(rule: PacketRule) -> tuple[int, str]:
+    return (rule.priority if rule.priority is not None else 0, rule.label)
 
 
 # One NSG's evaluation, by the content of its rules: the NSGs a change leaves alone (most of them,
@@ -356,17 +413,28 @@ class Comparison:
 
 
 def compare(base: Admitted, head: Admitted) -> Comparison:
-    """head − base and base − head per role and direction, exactly; unknowns compared by identity."""
+    """head − base and base − head per role and direction, exactly; unknowns compared by identity.
+
+    Role sets with the same rules are equal unbuilt; two AWS role sets (unions) are compared
+    rule by rule: head − base is the union, over head's rules that base lacks, of each rule
+    minus the base rules that meet it, so only what a change touches is built.
+    """
     broadening, narrowing = [], []
     for key in sorted(base.sets.keys() | head.sets.keys()):
-        a, b = base.get(*key), head.get(*key)
-        if a == b:
+        sa, sb = base.sets.get(key), head.sets.get(key)
+        if sa is not None and sb is not None and sa.signature == sb.signature:
             continue
-        more, less = difference(b, a), difference(a, b)
+        if sa is not None and sb is not None and sa.boxes is not None and sb.boxes is not None:
+            more, less = _union_minus(sb.boxes, sa.boxes), _union_minus(sa.boxes, sb.boxes)
+        else:
+            a, b = base.get(*key), head.get(*key)
+            if a == b:
+                continue
+            more, less = difference(b, a), difference(a, b)
         if more is not False:
-            broadening.append(Change(*key, more, tuple(_responsible(head.sets.get(key), more))))
+            broadening.append(Change(*key, more, tuple(_responsible(sb, more))))
         if less is not False:
-            narrowing.append(Change(*key, less, tuple(_responsible(base.sets.get(key), less))))
+            narrowing.append(Change(*key, less, tuple(_responsible(sa, less))))
     base_keys = {u.key for u in base.unknown}
     head_keys = {u.key for u in head.unknown}
     return Comparison(
@@ -375,6 +443,19 @@ def compare(base: Admitted, head: Admitted) -> Comparison:
         tuple(u for u in head.unknown if u.key not in base_keys),
         tuple(u for u in base.unknown if u.key not in head_keys),
     )
+
+
+def _union_minus(mine: tuple[Box, ...], theirs: tuple[Box, ...]) -> Node:
+    """(∪ mine) − (∪ theirs), building only the boxes of ``mine`` not in ``theirs`` and the ones they meet."""
+    known = set(theirs)
+    new = [b for b in dict.fromkeys(mine) if b not in known]
+    if not new:
+        return False
+    index = _Earlier()
+    for b in theirs:
+        index.add(b)
+    parts = [difference(b.node(), index.covering(b)) for b in gather(new)]
+    return union_all(parts)
 
 
 def _responsible(found: RoleSet | None, packets: Node) -> list[Decider]:

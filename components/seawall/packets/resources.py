@@ -169,6 +169,12 @@ def _known_id(value: str) -> bool:
 def _networks(texts: Iterable[str], label: str, role: str, unknown: list[Unknown]) -> PeerSet:
     good: list[str] = []
     parts: list[PeerSet] = []
+    texts = list(texts)
+    if len(texts) == 1:  # the common case, parsed once per text
+        try:
+            return network_set([texts[0].strip()])
+        except ValueError:
+            pass
     for text in texts:
         try:
             cidr_range(text.strip())
@@ -279,13 +285,14 @@ def _azure_side(
             parts.append(tag)
         else:
             cidrs.append(text)
-    parts.append(_networks(cidrs, label, role, unknown))
+    if cidrs:
+        parts.append(_networks(cidrs, label, role, unknown))
     asgs = rule.get(f"{side}ApplicationSecurityGroups") or []
     for asg in [asgs] if isinstance(asgs, str) else asgs:
         ref = asg.get("id") if isinstance(asg, Mapping) else asg
         asg_name = asg_role(ref)
         parts.append(symbol("role", asg_name) if asg_name else _outside("group", str(ref), label, role, unknown))
-    found = union_sets(parts)
+    found = union_sets(parts) if parts else PeerSet()
     if found.empty and not texts and not asgs:
         return EVERY_PEER  # Azure requires a side; one left out is read as any (the wider reading)
     return found
