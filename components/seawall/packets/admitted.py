@@ -163,12 +163,14 @@ class RoleSet:
         evaluate: Callable[[], tuple[Node, list[Decider]]],
         signature: Any,
         boxes: tuple[Box, ...] | None = None,
+        deciders: list[Decider] | None = None,
     ) -> None:
         self.role, self.direction = role, direction
         self._evaluate = evaluate
         self._done: tuple[Node, list[Decider]] | None = None
         self.signature = signature
         self.boxes = boxes
+        self._deciders = deciders  # known without evaluating (AWS: one per rule, its box)
 
     def _get(self) -> tuple[Node, list[Decider]]:
         if self._done is None:
@@ -181,7 +183,7 @@ class RoleSet:
 
     @property
     def deciders(self) -> list[Decider]:
-        return self._get()[1]
+        return self._deciders if self._deciders is not None else self._get()[1]
 
     def within(self, region: Node, boxes: list[Box]) -> Node:
         """What the role admits inside ``region`` (given as ``boxes`` too); AWS builds only the rules that meet it."""
@@ -266,7 +268,12 @@ def build(cloud: str, rules: Iterable[PacketRule], unknown: Iterable[Unknown] = 
             allows = [r for r in found if r.allow]
             boxes = tuple(r.box for r in allows)
             sets[role, direction] = RoleSet(
-                role, direction, _union_of(allows), ("aws", tuple((r.label, r.ids, r.box) for r in allows)), boxes
+                role,
+                direction,
+                _union_of(allows),
+                ("aws", tuple((r.label, r.ids, r.box) for r in allows)),
+                boxes,
+                [Decider(r.label, True, r.ids, box=r.box) for r in allows],
             )
     return Admitted(cloud, sets, tuple(sorted(set(unknown), key=lambda u: (u.role or "", u.key))))
 
