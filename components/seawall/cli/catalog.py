@@ -40,7 +40,7 @@ def catalog_command(
       seawall catalog
       seawall catalog --product trendmicro-imss --lang ja
       seawall catalog --format json | jq '.[] | select(.ports == [25])'
-      seawall catalog --format markdown > docs/catalog.md
+      seawall catalog --format markdown > docs/reference/catalog.md
     """
     with user_errors():
         with progress_bar() as progress:

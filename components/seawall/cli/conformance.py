@@ -72,7 +72,7 @@ def conformance_command(
     Examples:
       seawall conformance --stack dmz-aws
       seawall conformance --stack dmz-sxg-aws --lang ja --cloud both
-      seawall conformance --stack dmz-aws --format markdown > docs/conformance/dmz-aws.md
+      seawall conformance --stack dmz-aws --format markdown > docs/reference/conformance/dmz-aws.md
       seawall conformance --stack dmz-aws --format json | jq '.rows[] | select(.disposition == "denied") | .label'
     """
     with user_errors():
