@@ -10,7 +10,6 @@ each rule then decides from what it can see.
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -37,7 +36,16 @@ from seawall.packets.admitted import box, protocol_ranges
 from seawall.packets.describe import ports_text, protocol_text
 from seawall.packets.measure import coverage, internet
 from seawall.packets.resources import admitted_from
-from seawall.packets.space import ALL_ADDRESSES, Node, PeerSet, intersection, network_set, slices, union_sets
+from seawall.packets.space import (
+    ALL_ADDRESSES,
+    Node,
+    PeerSet,
+    intersection,
+    merge_ranges,
+    network_set,
+    slices,
+    union_sets,
+)
 from seawall.registered import UNKNOWN, Resource, ResourceIndex, RuleView, VendorAddresses
 from seawall.stack import CompiledStack
 from seawall.text import slug
@@ -83,14 +91,11 @@ class Context:
     views: tuple[RuleView, ...] = ()
     allow_private: tuple[Network, ...] = ()
     vendor: tuple[VendorAddresses, ...] = ()
-    # Rules that are not the internet alone but are together with their siblings (same role, direction,
-    # protocol and ports): AWS writes one rule per CIDR, so a binding's union spans several rules.
-    joint: dict[int, str] = field(default_factory=dict)
     # The stack's seawall:internetEquivalent (a prefix length per family): a union at least that large is the internet.
     prefixes: Mapping[int, int] = field(default_factory=lambda: dict(INTERNET_EQUIVALENT_PREFIX))
-
-    # Where the model says the internet gets through, per role and direction (set by check_resources).
-    exposed: dict[int, str] | None = None
+    # Rules through which the model says the internet gets through (keyed by id() of the view), with why
+    # when the rule does not say "internet" by itself (see _exposed).
+    exposed: dict[int, str] = field(default_factory=dict)
     # What Azure's default allow rules decide in each NSG (nothing while a deny-all comes first):
     # (NSG, direction, default rule, the packets it lets through).
     defaults: tuple[tuple[Resource, str, str, Node], ...] = ()
@@ -101,15 +106,11 @@ class Context:
         Judged on what the role admits at each port: a rule that a deny shadows lets nothing
         through, and rules on different port ranges add up where their ports meet.
         """
-        if self.exposed is None:
-            return _equivalent(v, self.prefixes) or id(v) in self.joint
         return id(v) in self.exposed
 
     def reach(self, v: RuleView) -> str:
         """Why a rule that does not say "internet" counts as the internet: what its addresses cover."""
-        if id(v) in self.joint:
-            return self.joint[id(v)]
-        if self.exposed and self.exposed.get(id(v)):
+        if self.exposed.get(id(v)):
             return self.exposed[id(v)]
         if all(p.casefold() in EVERYWHERE for p in v.peers):
             return ""
@@ -174,8 +175,8 @@ def _default_exposure(ctx: Context, direction: str) -> Iterator[Finding]:
             continue
         wide = [p for p in slices(node) if internet(p.peer, ctx.prefixes)]
         if wide:
-            merged = _merge_ranges([p.protocols for p in wide])
-            what = "every protocol" if merged == [(0, 255)] else ", ".join(_protocol_word(r) for r in merged)
+            merged = merge_ranges([p.protocols for p in wide])
+            what = "every protocol" if merged == ((0, 255),) else ", ".join(protocol_text(r) for r in merged)
             yield (
                 nsg,
                 f"{nsg.name}: Azure's default {default} lets {what} {'in from' if direction == 'in' else 'out to'} "
@@ -563,6 +564,7 @@ def check_resources(
     prefixes = {**INTERNET_EQUIVALENT_PREFIX, **(internet_prefixes or {})}
     index = ResourceIndex(resources)
     views = tuple(rule_views(index))
+    exposed, defaults = _exposed(index, views, prefixes)
     ctx = Context(
         index.resources,
         catalog,
@@ -573,11 +575,10 @@ def check_resources(
         views,
         _allowed(allow_private),
         tuple(vendor_addresses(index)),
-        {},
         prefixes,
+        exposed,
+        defaults,
     )
-    exposed, defaults = _exposed(index, views, prefixes)
-    ctx = dataclasses.replace(ctx, exposed=exposed, defaults=defaults)
     out = []
     for name, rule in RULES.items():
         level = (levels or {}).get(name, rule.default)
@@ -665,7 +666,7 @@ def _exposed(
             together = not any(id(v) in alone for v in inside)
             for v in culprits:
                 if together and len(culprits) > 1:
-                    what = _protocol_word(part.protocols)
+                    what = protocol_text(part.protocols)
                     if part.protocols[0] <= 17 <= part.protocols[1] or part.protocols[0] <= 6 <= part.protocols[1]:
                         what += "/" + ports_text(part.ports)
                     where = f"{what} {'on' if direction == 'in' else 'from'} {role}"
@@ -682,23 +683,9 @@ def _exposed(
     return out, tuple(defaults)
 
 
-def _merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for lo, hi in sorted(ranges):
-        if out and lo <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(out[-1][1], hi))
-        else:
-            out.append((lo, hi))
-    return out
-
-
 def _embedded_only(v: RuleView, prefixes: Mapping[int, int]) -> bool:
     """The rule is the internet only through IPv4 its IPv6 prefixes carry (NAT64, mapped, 6to4, Teredo)."""
     return not _equivalent(v, prefixes) and internet(_view_peers(v), prefixes)
-
-
-def _protocol_word(protocols: tuple[int, int]) -> str:
-    return protocol_text(protocols)
 
 
 def parse_level_options(items: Iterable[str]) -> dict[str, str]:

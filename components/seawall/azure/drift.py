@@ -656,6 +656,11 @@ def _way(direction: str) -> Direction:
 
 def _packet(nsg: str, rule: AzRule, unknown: list[Unknown]) -> PacketRule:
     """An Azure rule by content as a packet rule (ASGs of the stack as role symbols)."""
+    return azure_rule(nsg, rule.role, arm_body(rule, rule.description, lambda a: a), _asg_role, unknown)
+
+
+def arm_body(rule: AzRule, description: str, asg_id: Callable[[str], str]) -> dict[str, Any]:
+    """A rule by content in ARM's camelCase properties, each ASG written by ``asg_id`` (``role:<role>`` or an id)."""
     body: dict[str, Any] = {
         "name": rule.name,
         "priority": rule.priority,
@@ -664,12 +669,17 @@ def _packet(nsg: str, rule: AzRule, unknown: list[Unknown]) -> PacketRule:
         "protocol": rule.protocol,
         "destinationPortRanges": list(rule.ports),
         "sourcePortRanges": list(rule.source_ports),
-        "description": rule.description,
+        "description": description,
     }
     for end, side in (("source", rule.source), ("destination", rule.destination)):
         body[f"{end}AddressPrefixes"] = list(side.addresses)
-        body[f"{end}ApplicationSecurityGroups"] = [{"id": a} for a in side.asgs]
-    return azure_rule(nsg, rule.role, body, _asg_role, unknown)
+        body[f"{end}ApplicationSecurityGroups"] = [{"id": asg_id(a)} for a in side.asgs]
+    return body
+
+
+def _asg_reference(asg: str) -> str:
+    """``role:<role>`` as a reference to the stand-in ASG resource the policy check is given; an id as it is."""
+    return f"${{asg:{asg.removeprefix('role:')}.id}}" if asg.startswith("role:") else asg
 
 
 def _asg_role(ref: Any) -> str | None:
@@ -759,37 +769,23 @@ def _az_policy(
         Resource(APPLICATION_SECURITY_GROUP, f"asg:{role}", "", {"tags": {ROLE_TAG: role}}) for role in match.asgs
     ]
     chosen = [(role, nsg, role) for role, nsg in match.nsgs.items()]
-    match.extra_nsgs += [n for n in outside if n.attached and n not in match.extra_nsgs]
+    stray_nsgs = [*match.extra_nsgs, *(n for n in outside if n.attached and n not in match.extra_nsgs)]
     # A stray NSG is judged on its own (its rules and Azure's defaults), not as a second NSG on the role's NICs.
-    strays = [
-        (az.tag(n.tags, ROLE_TAG) or "?", n, f"{az.tag(n.tags, ROLE_TAG) or '?'}@{n.name}") for n in match.extra_nsgs
-    ]
+    strays = [(az.tag(n.tags, ROLE_TAG) or "?", n, f"{az.tag(n.tags, ROLE_TAG) or '?'}@{n.name}") for n in stray_nsgs]
     for role, nsg, judged_as in [*chosen, *strays]:
         bodies = []
         for raw in nsg.rules:
             rule = _actual_az(role, raw, match.asg_roles)
-            body: dict[str, Any] = {
-                "name": rule.name,
-                "priority": rule.priority,
-                "direction": rule.direction,
-                "access": rule.access,
-                "protocol": rule.protocol,
-                "destinationPortRanges": list(rule.ports),
-                "description": described.get((role, rule.name), raw.description),
-            }
-            for end, side in (("source", rule.source), ("destination", rule.destination)):
-                body[f"{end}AddressPrefixes"] = list(side.addresses)
-                body[f"{end}ApplicationSecurityGroups"] = [
-                    {"id": f"${{asg:{a.removeprefix('role:')}.id}}" if a.startswith("role:") else a} for a in side.asgs
-                ]
-            bodies.append(body)
+            bodies.append(arm_body(rule, described.get((role, rule.name), raw.description), _asg_reference))
         tags = {ROLE_TAG: judged_as, "seawall:product": policy.product}
         resources.append(Resource(NETWORK_SECURITY_GROUP, nsg.id, "", {"tags": tags, "securityRules": bodies}))
     broken = policy.judge(resources, by="label")
 
     def lookup(d: Drift) -> list[str]:
         if d.kind in ("extra-nsg", "nsg-outside-resource-group"):
-            nsg = next(n for n in match.extra_nsgs if n.id == d.nsg_id)
+            nsg = next((n for n in stray_nsgs if n.id == d.nsg_id), None)
+            if nsg is None:  # outside the resource group and attached to nothing: not judged
+                return []
             return [nsg.id, *(f"{nsg.id}/{r.name}" for r in nsg.rules)]
         if d.kind in ("missing-deny-all", "admits-more") and d.role in match.nsgs:
             nsg = match.nsgs[d.role]

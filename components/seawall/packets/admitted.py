@@ -16,7 +16,7 @@ hold the same one).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -467,7 +467,3 @@ def _union_minus(mine: tuple[Box, ...], theirs: tuple[Box, ...]) -> Node:
 
 def _responsible(found: RoleSet | None, packets: Node) -> list[Decider]:
     return [] if found is None else found.deciding(packets)
-
-
-def admitted_by_role(model: Admitted) -> Mapping[tuple[str, Direction], Node]:
-    return {k: v.node for k, v in model.sets.items()}

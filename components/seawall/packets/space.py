@@ -18,7 +18,7 @@ A set is a tree of piecewise functions, one level per dimension: an interval lev
 :class:`Seg` (sorted breakpoints, each piece mapped to the next level), an address level an
 :class:`Addr`; ``True`` and ``False`` stand for "everything below" and "nothing below".
 Adjacent pieces with equal children are merged and constant nodes collapse to a bool, so
-**equal sets are equal trees**: equality is ``==``, subset is ``a - b == EMPTY``, and the
+**equal sets are equal trees**: equality is ``==``, subset is ``a - b is False``, and the
 difference of two firewalls is itself a set that can be listed, measured and queried.
 """
 
@@ -39,7 +39,6 @@ PORT_TOP = 65535
 # group outside seawall's resources (members unknown), an Azure service tag other than the
 # ones that mean addresses, a prefix list outside the plan, a value the model cannot read.
 FAMILIES = ("role", "group", "tag", "list", "unknown")
-LEVELS = ("local", "protocol", "port", "peer")
 
 Node = Union[bool, "Seg", "Addr"]
 
@@ -100,10 +99,6 @@ class Addr:
         return f"Addr(v4={self.v4!r}, v6={self.v6!r}, syms={self.syms!r})"
 
 
-EMPTY: Node = False
-EVERYTHING: Node = True
-
-
 # --- building nodes, canonical by construction ------------------------------------------------------------------------
 
 
@@ -132,12 +127,7 @@ def addr(v4: Node, v6: Node, syms: Iterable[Family]) -> Node:
 
 def intervals_node(ranges: Iterable[tuple[int, int]], inside: Node, top: int) -> Node:
     """``inside`` over the union of the inclusive ranges, ``False`` elsewhere."""
-    merged: list[list[int]] = []
-    for lo, hi in sorted(ranges):
-        if merged and lo <= merged[-1][1] + 1:
-            merged[-1][1] = max(merged[-1][1], hi)
-        else:
-            merged.append([lo, hi])
+    merged = merge_ranges(list(ranges))
     starts: list[int] = [0]
     vals: list[Node] = [False]
     for lo, hi in merged:
@@ -212,7 +202,7 @@ def network_set(texts: Iterable[str]) -> PeerSet:
     for text in texts:
         version, lo, hi = cidr_range(text)
         (v4 if version == 4 else v6).append((lo, hi))
-    return PeerSet(_merge(v4), _merge(v6))
+    return PeerSet(merge_ranges(v4), merge_ranges(v6))
 
 
 def union_sets(sets: Iterable[PeerSet]) -> PeerSet:
@@ -238,10 +228,11 @@ def _union_sets(sets: Iterable[PeerSet]) -> PeerSet:
                 fams[family] = Symbols(True, co.names - fin.names)
             else:
                 fams[family] = Symbols(False, have.names | syms.names)
-    return PeerSet(_merge(v4), _merge(v6), tuple(sorted(fams.items())))
+    return PeerSet(merge_ranges(v4), merge_ranges(v6), tuple(sorted(fams.items())))
 
 
-def _merge(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+def merge_ranges(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Inclusive ranges sorted, with overlapping and adjacent ones joined."""
     out: list[tuple[int, int]] = []
     for lo, hi in sorted(ranges):
         if out and lo <= out[-1][1] + 1:
@@ -269,7 +260,7 @@ class Box:
             every = intervals_node(((0, PORT_TOP),), peer, PORT_TOP)
             starts: list[int] = [0]
             vals: list[Node] = [False]
-            for lo, hi in _merge(list(self.protocols)):
+            for lo, hi in merge_ranges(list(self.protocols)):
                 for a, b in _split_ported(lo, hi):
                     if starts[-1] == a:
                         vals[-1] = ported if a in PORTED else every
@@ -295,10 +286,10 @@ def _split_ported(lo: int, hi: int) -> list[tuple[int, int]]:
 
 def may_touch(box: Box, around: Hull) -> bool:
     """A cheap necessary condition for a box to meet a set whose packets lie within ``around``."""
-    if not _overlaps(_merge(list(box.protocols)), around.protocols):
+    if not _overlaps(merge_ranges(list(box.protocols)), around.protocols):
         return False
     only_ported = all((lo, hi) in ((6, 6), (17, 17)) for lo, hi in box.protocols)
-    if only_ported and not _overlaps(_merge(list(box.ports)), around.ports):
+    if only_ported and not _overlaps(merge_ranges(list(box.ports)), around.ports):
         return False
     peer = box.peer
     return (
@@ -335,12 +326,12 @@ def boxes_meet(a: Box, b: Box) -> bool:
         if ahi < blo or bhi < alo:
             return False
         return _sets_meet(a.peer, b.peer) and _sets_meet(a.local, b.local)
-    common = _intersect(_merge(list(a.protocols)), _merge(list(b.protocols)))
+    common = _intersect(merge_ranges(list(a.protocols)), merge_ranges(list(b.protocols)))
     if not common:
         return False
     if not all((lo, hi) in ((6, 6), (17, 17)) for lo, hi in _split_all(common)):
         pass  # a protocol without ports is shared: every port of it is in both
-    elif not _overlaps(_merge(list(a.ports)), _merge(list(b.ports))):
+    elif not _overlaps(merge_ranges(list(a.ports)), merge_ranges(list(b.ports))):
         return False
     return _sets_meet(a.peer, b.peer) and _sets_meet(a.local, b.local)
 
@@ -394,10 +385,10 @@ def hull(node: Node) -> Hull | None:
     if node is True or len(parts) > 64:
         return Hull(((0, PROTOCOL_TOP),), ((0, PORT_TOP),), ((0, V4_TOP),), ((0, V6_TOP),), True)
     return Hull(
-        _merge([p.protocols for p in parts]),
-        _merge([r for p in parts for r in p.ports]),
-        _merge([r for p in parts for r in p.peer.v4]),
-        _merge([r for p in parts for r in p.peer.v6]),
+        merge_ranges([p.protocols for p in parts]),
+        merge_ranges([r for p in parts for r in p.ports]),
+        merge_ranges([r for p in parts for r in p.peer.v4]),
+        merge_ranges([r for p in parts for r in p.peer.v6]),
         any(s.cofinite or s.names for p in parts for _, s in p.peer.symbols),
     )
 
@@ -411,7 +402,7 @@ def gather(boxes: Iterable[Box]) -> list[Box]:
     by_peer: dict[tuple[PeerSet, tuple[tuple[int, int], ...], PeerSet], list[tuple[int, int]]] = {}
     for (local, protocols, ports), peers in by_ports.items():
         by_peer.setdefault((local, protocols, union_sets(peers)), []).extend(ports)
-    return [Box(local, protocols, _merge(ports), peer) for (local, protocols, peer), ports in by_peer.items()]
+    return [Box(local, protocols, merge_ranges(ports), peer) for (local, protocols, peer), ports in by_peer.items()]
 
 
 # --- set operations ---------------------------------------------------------------------------------------------------
@@ -588,25 +579,7 @@ def slices(node: Node) -> list[Slice]:
     return out
 
 
-def peers_at(node: Node, protocol: int, port: int) -> list[tuple[PeerSet, Node]]:
-    """The peer level under one protocol and port, per local region: what reaches that port."""
-    out = []
-    for local, below in regions(node):
-        for lo, hi, by_port in pieces(below, PROTOCOL_TOP):
-            if lo <= protocol <= hi:
-                for p_lo, p_hi, peer in pieces(by_port, PORT_TOP):
-                    if p_lo <= port <= p_hi:
-                        out.append((local, peer))
-    return out
-
-
 def contains(node: Node, local: PeerSet, protocol: int, port: int, peer: PeerSet) -> bool:
     """Every packet of the box (local × protocol × port × peer) is in the set."""
     box = Box(local, ((protocol, protocol),), ((port, port),), peer).node()
     return subset(box, node)
-
-
-def witness(node: Node) -> Slice | None:
-    """One slice of a non-empty set (the first in order), for a counterexample."""
-    found = slices(node)
-    return found[0] if found else None
