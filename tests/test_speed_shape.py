@@ -145,9 +145,10 @@ def _work(monkeypatch: pytest.MonkeyPatch, base: dict[str, Any], head: dict[str,
         count[0] += 1
         return parse(*args, **kwargs)
 
-    cache = getattr(seawall_diff, "_peer_networks", None)
-    if cache is not None:
-        cache.cache_clear()  # parsing is cached across diffs: count from a cold start
+    for name in ("_peer_networks", "_peer_sizes", "_everything", "_parsed"):
+        cache = getattr(seawall_diff, name, None)
+        if cache is not None:
+            cache.cache_clear()  # parsing is cached across diffs: count from a cold start
     with monkeypatch.context() as patch:
         patch.setattr(FlowKey, "group", property(counted_group))
         patch.setattr(ipaddress, "ip_network", counted_parse)

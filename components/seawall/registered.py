@@ -109,6 +109,17 @@ def far_side(networks: Iterable[str], unlisted: Iterable[str] = ()) -> FarSide:
     Host bits are dropped (``strict=False``), the wider reading: a non-canonical CIDR is judged by the
     network the cloud would be asked to open, and the aws-limits rule reports the spelling.
     """
+    if isinstance(networks, list | tuple) and len(networks) == 1 and not unlisted:
+        return _one_far_side(str(networks[0]))  # most rules: one CIDR, the same in many rules
+    return _far_side(networks, unlisted)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _one_far_side(text: str) -> FarSide:
+    return _far_side((text,), ())
+
+
+def _far_side(networks: Iterable[str], unlisted: Iterable[str]) -> FarSide:
     v4: set[str] = set()
     v6: set[str] = set()
     other = list(unlisted)

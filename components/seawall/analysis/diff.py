@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from seawall.analysis.ruleviews import rule_views, service_sets
 from seawall.aws.limits import EGRESS_RULE, INGRESS_RULE, LEGACY_RULE, PREFIX_LIST, SECURITY_GROUP
@@ -45,7 +45,7 @@ from seawall.netaddr import (
 from seawall.packets.admitted import Admitted, Change, Comparison, compare, protocol_ranges
 from seawall.packets.admitted import box as packet_box
 from seawall.packets.describe import TrafficLine, lines
-from seawall.packets.measure import coverage, exposures, words
+from seawall.packets.measure import coverage, exposures, internet, words
 from seawall.packets.resources import admitted_from
 from seawall.packets.space import (
     EVERY_PEER,
@@ -59,8 +59,9 @@ from seawall.packets.space import (
     network_set,
     slices,
     union_all,
+    union_sets,
 )
-from seawall.registered import Resource, ResourceIndex, RuleView
+from seawall.registered import Resource, ResourceIndex
 
 # Inputs whose change makes the provider replace the resource rather than update it.
 REPLACE_ON: dict[str, dict[str, str]] = {
@@ -93,8 +94,9 @@ _WHOLE = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
 LISTED = 4
 
 
-@dataclass(frozen=True, order=True)
-class FlowKey:
+class FlowKey(NamedTuple):
+    """One flow a rule opens: hashed and ordered as the tuple it is (a diff keys 100,000s of them)."""
+
     role: str
     direction: str  # in | out
     protocol: str
@@ -173,27 +175,24 @@ class _Plan:
         return admitted_from(self.index)
 
     @cached_property
-    def views(self) -> list[RuleView]:
-        """The plan's rules, read once: flows and the flows per resource both come from them."""
-        return list(rule_views(self.index))
+    def _flow_tables(self) -> tuple[dict[FlowKey, tuple[str, ...]], dict[str, set[FlowKey]]]:
+        """The plan's rules read once: each flow with the ids citing it, and the flows of each resource."""
+        ids: dict[FlowKey, set[str]] = {}
+        by_resource: dict[str, set[FlowKey]] = {}
+        for view in rule_views(self.index):
+            carried = by_resource.setdefault(view.resource.name, set())
+            for peer in view.peers:
+                key = FlowKey(view.role, view.direction, view.protocol, view.ports, peer)
+                carried.add(key)
+                ids.setdefault(key, set()).update(view.ids or ())
+        return {k: tuple(sorted(v)) for k, v in ids.items()}, by_resource
 
     def flows_by_resource(self) -> dict[str, set[FlowKey]]:
         """Logical name of a rule's resource → the flows it carries."""
-        out: dict[str, set[FlowKey]] = {}
-        for view in self.views:
-            for peer in view.peers:
-                out.setdefault(view.resource.name, set()).add(
-                    FlowKey(view.role, view.direction, view.protocol, view.ports, peer)
-                )
-        return out
+        return self._flow_tables[1]
 
     def flows(self) -> dict[FlowKey, tuple[str, ...]]:
-        out: dict[FlowKey, set[str]] = {}
-        for view in self.views:
-            for peer in view.peers:
-                key = FlowKey(view.role, view.direction, view.protocol, view.ports, peer)
-                out.setdefault(key, set()).update(view.ids or ())
-        return {k: tuple(sorted(v)) for k, v in out.items()}
+        return self._flow_tables[0]
 
     def service_sets(self) -> dict[str, set[str]]:
         return service_sets(self.index)
@@ -312,6 +311,8 @@ def _new_exposures(base: Admitted, head: Admitted, said: list[str], packets: Com
         region_boxes = [Box(p.local, (p.protocols,), p.ports, EVERY_PEER) for p in slices(change.node)]
         region = union_all(b.node() for b in gather(region_boxes))
         found = head.sets[key]
+        if found.boxes is not None and not internet(union_sets([b.peer for b in found.boxes])):
+            continue  # every peer of the role together is short of the internet: no port can reach it
         mine = found.within(region, region_boxes)
         theirs = base.sets[key].within(region, region_boxes) if key in base.sets else False
         new = difference(_exposure(mine), _exposure(theirs))
@@ -401,7 +402,12 @@ def _flow_broadening(
     covered: set[FlowKey] = set()
     for group in sorted(opened_by_group):
         new = opened_by_group[group]
+        # A rule whose peers' sizes add up short of the measure cannot reach it (most rules stop here).
+        sizes = [_peer_sizes(k.peer) for k in after_by_group.get(group, ())]
+        totals = {4: sum(v4 for v4, _ in sizes), 6: sum(v6 for _, v6 in sizes)}
         for version in (4, 6):
+            if totals[version] < _MEASURE[version]:
+                continue
             if any(_everything(k.peer, version) for k in new):
                 continue  # a literal 0.0.0.0/0 or Internet already reads as the whole internet
             members = [k for k in new if _networks([k.peer], version)]
@@ -452,9 +458,11 @@ class _Narrower:
 
     def __init__(self, peers: list[str]) -> None:
         self.peers = peers
+        self.index: dict[int, tuple[list[tuple[int, int]], _FirstIndex]] = {}
+        if len(peers) == 1:  # most rules: one peer closed, asked directly
+            return
         # Any peer but Internet/* lies within Internet or *, addresses or not.
         self.first_not_everyone = next((p for p in peers if p not in self._EVERYONE_WORDS), None)
-        self.index: dict[int, tuple[list[tuple[int, int]], _FirstIndex]] = {}
         rows: dict[int, list[tuple[int, int, int]]] = {4: [], 6: []}
         for order, peer in enumerate(peers):
             parsed = _parsed(peer)
@@ -471,6 +479,8 @@ class _Narrower:
                 )
 
     def first_within(self, outer: str) -> str | None:
+        if len(self.peers) == 1:
+            return self.peers[0] if _within(self.peers[0], outer) else None
         parsed = _parsed(outer)
         if parsed is None:
             return self.first_not_everyone if outer in self._EVERYONE_WORDS else None
@@ -536,7 +546,7 @@ def _together(
     new = _networks((k.peer for k in members), version)
     head = _networks((k.peer for k in after), version)
     # A sum of sizes short of the measure is a union short of it: most rules stop here, uncollapsed.
-    if sum(n.num_addresses for n in head) < 2 ** ((32 if version == 4 else 128) - INTERNET_EQUIVALENT_PREFIX[version]):
+    if sum(n.num_addresses for n in head) < _MEASURE[version]:
         return None
     base = _networks((k.peer for k in before), version)
     if internet_equivalent(new, version):
@@ -634,8 +644,22 @@ def _peer_networks(peer: str, version: int) -> tuple[Network, ...]:
     return (net,) if net.version == version else ()
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _everything(peer: str, version: int) -> bool:
-    return any(n.prefixlen == 0 for n in _networks([peer], version))
+    return any(n.prefixlen == 0 for n in _peer_networks(peer, version))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _peer_sizes(peer: str) -> tuple[int, int]:
+    """How many IPv4 and IPv6 addresses a peer stands for."""
+    return (
+        sum(n.num_addresses for n in _peer_networks(peer, 4)),
+        sum(n.num_addresses for n in _peer_networks(peer, 6)),
+    )
+
+
+# How many addresses of a family are internet-equivalent.
+_MEASURE = {4: 2 ** (32 - INTERNET_EQUIVALENT_PREFIX[4]), 6: 2 ** (128 - INTERNET_EQUIVALENT_PREFIX[6])}
 
 
 def _within(inner: str, outer: str) -> bool:
@@ -643,9 +667,8 @@ def _within(inner: str, outer: str) -> bool:
 
     Kept as the plain statement of the rule; the tests check the index against it.
     """
-    try:
-        a, b = ipaddress.ip_network(inner, strict=False), ipaddress.ip_network(outer, strict=False)
-    except ValueError:
+    a, b = _parsed(inner), _parsed(outer)
+    if a is None or b is None:
         return outer in ("Internet", "*") and inner not in ("Internet", "*")
     return a.version == b.version and a != b and a.subnet_of(b)  # type: ignore[arg-type]
 
@@ -740,10 +763,8 @@ def _parse_json(text: str, where: str) -> Any:
 
 def plan_cloud(data: Mapping[str, Any]) -> str | None:
     """``aws``, ``azure`` (or ``aws+azure``) from the plan's resource types; None when it has no cloud resource."""
-    found: set[str] = set()
-    for r in data.get("resources") or []:
-        kind = r.get("type") if isinstance(r, Mapping) else None
-        found.update(cloud for prefix, cloud in CLOUDS if isinstance(kind, str) and kind.startswith(prefix))
+    kinds = {r.get("type") for r in data.get("resources") or [] if isinstance(r, Mapping)}
+    found = {cloud for kind in kinds if isinstance(kind, str) for prefix, cloud in CLOUDS if kind.startswith(prefix)}
     return "+".join(sorted(found)) or None
 
 

@@ -16,7 +16,7 @@ hold the same one).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -192,22 +192,25 @@ class RoleSet:
         meeting = [b for b in self.boxes if any(boxes_meet(b, r) for r in boxes)]
         return intersection(union_all(b.node() for b in gather(meeting)), region)
 
-    def deciding(self, packets: Node, allow: bool = True) -> list[Decider]:
+    def deciding(self, packets: Node, allow: bool = True, among: Collection[Box] | None = None) -> list[Decider]:
         """The rules that decide some of ``packets`` (allow rules, or deny and default rules).
 
         A rule known by its box (AWS) is tested against the slices of ``packets`` from ranges alone;
-        a first-match rule (Azure) by its decided set.
+        a first-match rule (Azure) by its decided set. ``among``: the only boxes that can decide
+        them (a diff knows the packets one side admits come from the rules the other lacks).
         """
         around = hull(packets)
         parts = [Box(p.local, (p.protocols,), p.ports, p.peer) for p in slices(packets)] if packets is not False else []
+        few = len(parts) <= 4  # then the exact test is as cheap as the bounds test
         out = []
         for d in self.deciders:
-            if d.allow != allow or not d.may_touch(around):
+            if d.allow != allow or (among is not None and d.box not in among):
                 continue
             if d.box is not None and d._node is None and len(parts) <= 256:
-                if any(boxes_meet(d.box, part) for part in parts):
+                if (few or d.may_touch(around)) and any(boxes_meet(d.box, part) for part in parts):
                     out.append(d)
-            elif intersection(d.node, packets) is not False:
+                continue
+            if d.may_touch(around) and intersection(d.node, packets) is not False:
                 out.append(d)
         return out
 
@@ -431,17 +434,20 @@ def compare(base: Admitted, head: Admitted) -> Comparison:
         sa, sb = base.sets.get(key), head.sets.get(key)
         if sa is not None and sb is not None and sa.signature == sb.signature:
             continue
+        # Only the rules one side has and the other lacks can admit what the other does not.
+        gained: Collection[Box] | None = None
+        lost: Collection[Box] | None = None
         if sa is not None and sb is not None and sa.boxes is not None and sb.boxes is not None:
-            more, less = _union_minus(sb.boxes, sa.boxes), _union_minus(sa.boxes, sb.boxes)
+            (more, gained), (less, lost) = _union_minus(sb.boxes, sa.boxes), _union_minus(sa.boxes, sb.boxes)
         else:
             a, b = base.get(*key), head.get(*key)
             if a == b:
                 continue
             more, less = difference(b, a), difference(a, b)
         if more is not False:
-            broadening.append(Change(*key, more, tuple(_responsible(sb, more))))
+            broadening.append(Change(*key, more, tuple(_responsible(sb, more, gained))))
         if less is not False:
-            narrowing.append(Change(*key, less, tuple(_responsible(sa, less))))
+            narrowing.append(Change(*key, less, tuple(_responsible(sa, less, lost))))
     base_keys = {u.key for u in base.unknown}
     head_keys = {u.key for u in head.unknown}
     return Comparison(
@@ -452,18 +458,19 @@ def compare(base: Admitted, head: Admitted) -> Comparison:
     )
 
 
-def _union_minus(mine: tuple[Box, ...], theirs: tuple[Box, ...]) -> Node:
-    """(∪ mine) − (∪ theirs), building only the boxes of ``mine`` not in ``theirs`` and the ones they meet."""
+def _union_minus(mine: tuple[Box, ...], theirs: tuple[Box, ...]) -> tuple[Node, set[Box]]:
+    """(∪ mine) − (∪ theirs), building only the boxes of ``mine`` not in ``theirs`` and the ones they meet;
+    with those boxes of ``mine`` (the only ones that can admit any of it)."""
     known = set(theirs)
-    new = [b for b in dict.fromkeys(mine) if b not in known]
+    new = {b: None for b in mine if b not in known}
     if not new:
-        return False
+        return False, set()
     index = _Earlier()
-    for b in theirs:
+    for b in gather(theirs):  # the same union in fewer boxes: a site's rules on many ports become one
         index.add(b)
     parts = [difference(b.node(), index.covering(b)) for b in gather(new)]
-    return union_all(parts)
+    return union_all(parts), set(new)
 
 
-def _responsible(found: RoleSet | None, packets: Node) -> list[Decider]:
-    return [] if found is None else found.deciding(packets)
+def _responsible(found: RoleSet | None, packets: Node, among: Collection[Box] | None = None) -> list[Decider]:
+    return [] if found is None else found.deciding(packets, among=among)

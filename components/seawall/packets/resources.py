@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from seawall.aws.limits import EGRESS_RULE, INGRESS_RULE, PREFIX_LIST, SECURITY_GROUP
@@ -170,11 +171,10 @@ def _networks(texts: Iterable[str], label: str, role: str, unknown: list[Unknown
     good: list[str] = []
     parts: list[PeerSet] = []
     texts = list(texts)
-    if len(texts) == 1:  # the common case, parsed once per text
-        try:
-            return network_set([texts[0].strip()])
-        except ValueError:
-            pass
+    if len(texts) == 1:  # the common case: one CIDR, the same text in many rules, read once
+        found = _one_network(texts[0].strip())
+        if found is not None:
+            return found
     for text in texts:
         try:
             cidr_range(text.strip())
@@ -182,6 +182,14 @@ def _networks(texts: Iterable[str], label: str, role: str, unknown: list[Unknown
         except ValueError:
             parts.append(_outside("unknown", text, label, role, unknown))
     return union_sets([network_set(good), *parts])
+
+
+@lru_cache(maxsize=1 << 16)
+def _one_network(text: str) -> PeerSet | None:
+    try:
+        return network_set([text])
+    except ValueError:
+        return None
 
 
 # --- Azure ------------------------------------------------------------------------------------------------------------
