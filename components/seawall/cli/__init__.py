@@ -81,7 +81,8 @@ def main() -> None:
     Python's cyclic collector is paused while the command and the libraries it drives are
     imported (importing a provider SDK builds a million objects, and the collector walked
     them over and over, finding nothing: ~100 ms of a cold plan), then what was imported is
-    frozen (never walked again) and collection resumes for the command's own work. At the
+    frozen (never walked again) and collection resumes for the command's own work, less often
+    than Python's default (:data:`seawall.cli.common.WORK_COLLECTION`). At the
     end everything is frozen once more, so the exit skips a last walk over the whole heap
     that frees nothing a finished process needs (~150 ms). A command that imports more
     while it works imports it first with :func:`seawall.cli.common.import_for_work`
@@ -92,6 +93,7 @@ def main() -> None:
     try:
         command = register(sys.argv[1:])
         gc.freeze()
+        common.collect_for_work()
         gc.enable()
         command()
     finally:
