@@ -14,7 +14,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from seawall.netaddr import internet_equivalent, sort_networks
 
@@ -36,6 +36,25 @@ class Resource:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Resource:
         return cls(str(data["type"]), str(data["name"]), str(data.get("urn", "")), data.get("inputs") or {})
+
+
+class RuleFlow(NamedTuple):
+    """What a rule opens, without the far side's addresses: what a diff of 100,000s of rules reads.
+
+    :class:`RuleView` is this plus the far side sorted into networks (``RuleView.of``).
+    """
+
+    resource: Resource
+    label: str
+    role: str
+    direction: Literal["in", "out"]
+    protocol: str
+    first: int
+    last: int
+    ports: str
+    peers: tuple[str, ...]
+    ids: tuple[str, ...] | None
+    product: str | None
 
 
 @dataclass(frozen=True)
@@ -61,6 +80,27 @@ class RuleView:
     # Far-side peers whose addresses the resources do not list: a security group or ASG, a service tag
     # other than the internet, an external sg-/pl- id, a value unknown during a preview.
     unlisted: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, flow: RuleFlow, seen: FarSide) -> RuleView:
+        """A rule's flow with what the cloud sees on its far side."""
+        return cls(
+            resource=flow.resource,
+            label=flow.label,
+            role=flow.role,
+            direction=flow.direction,
+            protocol=flow.protocol,
+            first=flow.first,
+            last=flow.last,
+            ports=flow.ports,
+            peer_internet=seen.internet,
+            peers=flow.peers,
+            ids=flow.ids,
+            product=flow.product,
+            ipv4=seen.ipv4,
+            ipv6=seen.ipv6,
+            unlisted=seen.unlisted,
+        )
 
 
 @dataclass(frozen=True)

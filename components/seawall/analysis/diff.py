@@ -25,7 +25,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
-from seawall.analysis.ruleviews import rule_views, service_sets
+from seawall.analysis.ruleviews import rule_flows, service_sets
 from seawall.aws.limits import EGRESS_RULE, INGRESS_RULE, LEGACY_RULE, PREFIX_LIST, SECURITY_GROUP
 from seawall.azure.limits import (
     ANY_ADDRESS,
@@ -179,7 +179,7 @@ class _Plan:
         """The plan's rules read once: each flow with the ids citing it, and the flows of each resource."""
         ids: dict[FlowKey, set[str]] = {}
         by_resource: dict[str, set[FlowKey]] = {}
-        for view in rule_views(self.index):
+        for view in rule_flows(self.index):
             carried = by_resource.setdefault(view.resource.name, set())
             for peer in view.peers:
                 key = FlowKey(view.role, view.direction, view.protocol, view.ports, peer)

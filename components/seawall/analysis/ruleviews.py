@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from seawall.aws.resources import aws_rule_views, aws_service_sets, aws_vendor_addresses
-from seawall.azure.resources import azure_rule_views, azure_service_sets, azure_vendor_addresses
-from seawall.registered import Resource, ResourceIndex, RuleView, VendorAddresses
+from seawall.aws.resources import aws_rule_flows, aws_rule_views, aws_service_sets, aws_vendor_addresses
+from seawall.azure.resources import azure_rule_flows, azure_rule_views, azure_service_sets, azure_vendor_addresses
+from seawall.registered import Resource, ResourceIndex, RuleFlow, RuleView, VendorAddresses
 
 
 def rule_views(resources: Iterable[Resource] | ResourceIndex) -> list[RuleView]:
     """Every allow rule of both clouds' resources."""
     index = resources if isinstance(resources, ResourceIndex) else ResourceIndex(resources)
     return [*aws_rule_views(index), *azure_rule_views(index)]
+
+
+def rule_flows(resources: Iterable[Resource] | ResourceIndex) -> list[RuleFlow]:
+    """Every allow rule's flows, both clouds, without the far side's addresses (what a diff reads)."""
+    index = resources if isinstance(resources, ResourceIndex) else ResourceIndex(resources)
+    return [*aws_rule_flows(index), *azure_rule_flows(index)]
 
 
 def service_sets(resources: Iterable[Resource] | ResourceIndex) -> dict[str, set[str]]:

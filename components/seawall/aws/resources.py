@@ -7,7 +7,7 @@ from typing import Any
 
 from seawall.aws.limits import EGRESS_RULE, INGRESS_RULE, PREFIX_LIST, SECURITY_GROUP
 from seawall.netaddr import port_text
-from seawall.registered import FarSide, Resource, ResourceIndex, RuleView, VendorAddresses, far_side
+from seawall.registered import FarSide, Resource, ResourceIndex, RuleFlow, RuleView, VendorAddresses, far_side
 
 SERVICE_TAG = "seawall:service"
 ROLE_TAG = "seawall:role"
@@ -17,10 +17,17 @@ PEER_KEYS = ("cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId"
 def aws_rule_views(index: ResourceIndex) -> Iterator[RuleView]:
     for r in index.resources:
         if r.type in (INGRESS_RULE, EGRESS_RULE):
-            yield _view(r, index)
+            yield RuleView.of(_flow(r, index), _far_side(r.inputs, index))
 
 
-def _view(r: Resource, index: ResourceIndex) -> RuleView:
+def aws_rule_flows(index: ResourceIndex) -> Iterator[RuleFlow]:
+    """The rules' flows alone (what :func:`aws_rule_views` gives, without the far side's addresses)."""
+    for r in index.resources:
+        if r.type in (INGRESS_RULE, EGRESS_RULE):
+            yield _flow(r, index)
+
+
+def _flow(r: Resource, index: ResourceIndex) -> RuleFlow:
     i = r.inputs
     raw_tags = i.get("tags")
     tags: Mapping[str, Any] = raw_tags if isinstance(raw_tags, Mapping) else {}
@@ -29,8 +36,7 @@ def _view(r: Resource, index: ResourceIndex) -> RuleView:
     everything = ports is None
     first, last = ports or (0, 65535)
     role = tags.get(ROLE_TAG) or index.tag(SECURITY_GROUP, i.get("securityGroupId"), ROLE_TAG) or "?"
-    seen = _far_side(i, index)
-    return RuleView(
+    return RuleFlow(
         resource=r,
         label=r.name,
         role=role,
@@ -39,13 +45,9 @@ def _view(r: Resource, index: ResourceIndex) -> RuleView:
         first=first,
         last=last,
         ports="all" if everything else port_text(first, last),
-        peer_internet=seen.internet,
         peers=(_peer(i, index),),
         ids=tuple(ids_text.split()) if ids_text else None,
         product=tags.get("seawall:product"),
-        ipv4=seen.ipv4,
-        ipv6=seen.ipv6,
-        unlisted=seen.unlisted,
     )
 
 

@@ -8,7 +8,15 @@ from typing import Any
 
 from seawall.azure.limits import ANY_ADDRESS, APPLICATION_SECURITY_GROUP, NETWORK_SECURITY_GROUP
 from seawall.netaddr import parse_port_text
-from seawall.registered import FarSide, ResourceIndex, RuleView, VendorAddresses, description_ids, far_side
+from seawall.registered import (
+    FarSide,
+    ResourceIndex,
+    RuleFlow,
+    RuleView,
+    VendorAddresses,
+    description_ids,
+    far_side,
+)
 
 # The renderer names a vendor-service rule ``…-svc-<service>-ipv4|ipv6``.
 SERVICE_RULE = re.compile(r"-svc-(.+)-ipv[46]$")
@@ -21,6 +29,19 @@ EVERY_TAG = frozenset(t.casefold() for t in ANY_ADDRESS if "/" not in t)
 
 def azure_rule_views(index: ResourceIndex) -> Iterator[RuleView]:
     """One view per allow rule and destination port range of every NSG."""
+    for flows, prefixes, peers in _allow_rules(index):
+        seen = _far_side(prefixes, peers)
+        yield from (RuleView.of(flow, seen) for flow in flows)
+
+
+def azure_rule_flows(index: ResourceIndex) -> Iterator[RuleFlow]:
+    """The rules' flows alone (what :func:`azure_rule_views` gives, without the far side's addresses)."""
+    for flows, _, _ in _allow_rules(index):
+        yield from flows
+
+
+def _allow_rules(index: ResourceIndex) -> Iterator[tuple[list[RuleFlow], list[str], tuple[str, ...]]]:
+    """Each allow rule of every NSG: its flows (one per destination port range), its far side's prefixes and peers."""
     for r in index.resources:
         if r.type != NETWORK_SECURITY_GROUP:
             continue
@@ -33,26 +54,28 @@ def azure_rule_views(index: ResourceIndex) -> Iterator[RuleView]:
             side = "source" if inbound else "destination"
             prefixes = side_prefixes(rule, side)
             peers = _peers(rule, side, prefixes, index)
-            seen = _far_side(prefixes, peers)
+            label = f"{r.name}/{rule.get('name')}"
+            protocol = str(rule.get("protocol", "*")).lower()
+            ids = description_ids(rule.get("description") or "")
+            flows = []
             for ports in port_ranges(rule):
                 first, last = _port_range(ports)
-                yield RuleView(
-                    resource=r,
-                    label=f"{r.name}/{rule.get('name')}",
-                    role=tags.get(ROLE_TAG, "?"),
-                    direction="in" if inbound else "out",
-                    protocol=str(rule.get("protocol", "*")).lower(),
-                    first=first,
-                    last=last,
-                    ports=ports,
-                    peer_internet=seen.internet,
-                    peers=peers,
-                    ids=description_ids(rule.get("description") or ""),
-                    product=tags.get(PRODUCT_TAG),
-                    ipv4=seen.ipv4,
-                    ipv6=seen.ipv6,
-                    unlisted=seen.unlisted,
+                flows.append(
+                    RuleFlow(
+                        resource=r,
+                        label=label,
+                        role=tags.get(ROLE_TAG, "?"),
+                        direction="in" if inbound else "out",
+                        protocol=protocol,
+                        first=first,
+                        last=last,
+                        ports=ports,
+                        peers=peers,
+                        ids=ids,
+                        product=tags.get(PRODUCT_TAG),
+                    )
                 )
+            yield flows, prefixes, peers
 
 
 def _rules(inputs: Mapping[str, Any]) -> list[Mapping[str, Any]]:
