@@ -201,6 +201,12 @@ WIRE: dict[str, Any] = {
 }
 
 
+AZURE_WIRE = {k: v for k, v in WIRE.items() if k not in ("vpcId", "quotas")} | {
+    "resourceGroupName": "rg-mail",
+    "location": "westeurope",
+}
+
+
 def test_construct_over_grpc_builds_the_firewall_from_its_inputs_and_no_file(host: Host) -> None:
     before = len(host.monitor.registered)
     response = host.construct("seawall:index:AwsFirewall", "mail-a", WIRE)
@@ -222,6 +228,18 @@ def test_a_second_firewall_over_grpc_names_its_own_children(host: Host) -> None:
     host.construct("seawall:index:AwsFirewall", "mail-b", WIRE)
     names = {r["name"] for r in host.monitor.registered[before:]}
     assert "mail-b-gateway-sg" in names and not any(n.startswith("mail-a-") for n in names)
+
+
+def test_two_hosted_firewalls_given_one_name_prefix_are_refused_like_two_in_python(host: Host) -> None:
+    # Each component comes in a Construct call of its own: the provider remembers the prefixes across them.
+    host.construct("seawall:index:AwsFirewall", "mail-c", {**WIRE, "namePrefix": "shared"})
+    host.construct("seawall:index:AwsFirewall", "mail-c", {**WIRE, "namePrefix": "shared"})  # the same one again
+    host.construct("seawall:index:AzureFirewall", "mail-z", {**AZURE_WIRE, "namePrefix": "shared"})  # other cloud
+    with pytest.raises(grpc.RpcError) as info:
+        host.construct("seawall:index:AwsFirewall", "mail-d", {**WIRE, "namePrefix": "shared"})
+    ((path, reason),) = property_errors(info.value)
+    assert path == "namePrefix"
+    assert reason.startswith("'shared' already names the cloud resources of 'mail-c' in this program")
 
 
 @pytest.mark.parametrize(

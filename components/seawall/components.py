@@ -505,17 +505,21 @@ class Intent:
 
 # The cloud-name prefixes taken in the running program, per cloud (kept per monitor: one program each).
 _TAKEN: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], str]] = weakref.WeakKeyDictionary()
+# In the component package's provider process the engine sends each component in a Construct call of
+# its own, with a monitor of its own: the provider keeps the prefixes its program has taken, and says where.
+HOSTED_PREFIXES: ContextVar[dict[tuple[str, str], str] | None] = ContextVar("seawall_hosted_prefixes", default=None)
 
 
 def claim_prefix(cloud: str, prefix: str, component: str, style: KeyStyle) -> None:
     """Two components of one program may not share a cloud-name prefix: their groups would have one name."""
     from pulumi.runtime.settings import get_monitor
 
-    monitor = get_monitor()
-    try:
-        taken = _TAKEN.setdefault(monitor, {})
-    except TypeError:  # a monitor that cannot be weakly referenced: nothing to compare with
-        return
+    taken = HOSTED_PREFIXES.get()
+    if taken is None:
+        try:
+            taken = _TAKEN.setdefault(get_monitor(), {})
+        except TypeError:  # a monitor that cannot be weakly referenced: nothing to compare with
+            return
     other = taken.get((cloud, prefix))
     if other is not None and other != component:
         raise FirewallArgsError(

@@ -52,6 +52,10 @@ def component_provider() -> ComponentProvider:
     from pulumi.provider.experimental.component import ComponentProvider
     from pulumi.provider.provider import ConstructResult
 
+    # The cloud-name prefixes each program (project, stack) has taken: one Construct call per component,
+    # each with a monitor of its own, so the provider remembers them across calls.
+    taken: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
+
     class SeawallProvider(ComponentProvider):
         """Pulumi's component provider, except that seawall validates the inputs itself, as sent.
 
@@ -61,13 +65,15 @@ def component_provider() -> ComponentProvider:
         """
 
         def construct(self, name: str, resource_type: str, inputs: Any, options: Any = None) -> ConstructResult:
+            import pulumi
             from pulumi import InputPropertyError
 
-            from seawall.components import WIRE, FirewallArgsError
+            from seawall.components import HOSTED_PREFIXES, WIRE, FirewallArgsError
 
             self.validate_resource_type(self._name, resource_type)
             kind = resource_type.rsplit(":", maxsplit=1)[-1]
             token = WIRE.set(True)
+            claims = HOSTED_PREFIXES.set(taken.setdefault((pulumi.get_project(), pulumi.get_stack()), {}))
             try:
                 component: Any = self._components[kind]  # (name, args, opts), as every seawall component
                 instance = component(name, dict(inputs), options)
@@ -76,6 +82,7 @@ def component_provider() -> ComponentProvider:
             except InputPropertyError:
                 raise
             finally:
+                HOSTED_PREFIXES.reset(claims)
                 WIRE.reset(token)
             return ConstructResult(instance.urn, self.get_state(instance, self._component_defs[kind]))
 
