@@ -37,24 +37,56 @@ _model = record(camel=True)  # camelCase keys, as Pulumi config writes them; sna
 class AwsQuotas:
     """AWS VPC quotas in force for the account (defaults: the AWS defaults)."""
 
-    rules_per_security_group: Annotated[int, Meta(ge=1, le=aws_limits.MAX_RULES_PER_SECURITY_GROUP)] = (
-        aws_limits.DEFAULT_RULES_PER_SECURITY_GROUP
-    )
-    security_groups_per_eni: Annotated[int, Meta(ge=1, le=aws_limits.MAX_SECURITY_GROUPS_PER_ENI)] = (
-        aws_limits.DEFAULT_SECURITY_GROUPS_PER_ENI
-    )
-    prefix_list_max_entries: Annotated[int, Meta(ge=1, le=aws_limits.MAX_PREFIX_LIST_ENTRIES)] = (
-        aws_limits.MAX_PREFIX_LIST_ENTRIES
-    )
+    rules_per_security_group: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=aws_limits.MAX_RULES_PER_SECURITY_GROUP,
+            description="Your account's 'Inbound or outbound rules per security group' (L-0EA8095F), per direction "
+            "and family; a prefix list counts its max entries.",
+        ),
+    ] = aws_limits.DEFAULT_RULES_PER_SECURITY_GROUP
+    security_groups_per_eni: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=aws_limits.MAX_SECURITY_GROUPS_PER_ENI,
+            description="Your account's 'Security groups per network interface' (L-2AFB9258): how many groups one "
+            "role's rules may be spread over (at most 16).",
+        ),
+    ] = aws_limits.DEFAULT_SECURITY_GROUPS_PER_ENI
+    prefix_list_max_entries: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=aws_limits.MAX_PREFIX_LIST_ENTRIES,
+            description="The most entries one vendor prefix list may have; a vendor service with more addresses is "
+            "split into several lists.",
+        ),
+    ] = aws_limits.MAX_PREFIX_LIST_ENTRIES
 
 
 @_model
 @dataclass(frozen=True, kw_only=True)
 class AzureQuotas:
-    rules_per_nsg: Annotated[int, Meta(ge=1, le=azure_limits.MAX_RULES_PER_NSG)] = azure_limits.MAX_RULES_PER_NSG
-    prefixes_per_nsg: Annotated[int, Meta(ge=1, le=azure_limits.MAX_PREFIXES_PER_NSG)] = (
-        azure_limits.MAX_PREFIXES_PER_NSG
-    )
+    rules_per_nsg: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=azure_limits.MAX_RULES_PER_NSG,
+            description="The most rules in one role's NSG, the two deny-all rules included; lower it below Azure's "
+            "1,000 if you want (it cannot be raised).",
+        ),
+    ] = azure_limits.MAX_RULES_PER_NSG
+    prefixes_per_nsg: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=azure_limits.MAX_PREFIXES_PER_NSG,
+            description="The most source prefixes, and separately destination prefixes, in one role's NSG; lower it "
+            "below Azure's 4,000 if you want.",
+        ),
+    ] = azure_limits.MAX_PREFIXES_PER_NSG
 
 
 @_model
@@ -62,8 +94,24 @@ class AzureQuotas:
 class InternetEquivalent:
     """How large a union of a rule's peer addresses may be before it counts as the internet (a prefix length)."""
 
-    ipv4: Annotated[int, Meta(ge=1, le=32)] = INTERNET_EQUIVALENT_PREFIX[4]
-    ipv6: Annotated[int, Meta(ge=1, le=128)] = INTERNET_EQUIVALENT_PREFIX[6]
+    ipv4: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=32,
+            description="A role's peers on one port whose IPv4 addresses cover a /N's worth (N: this value) are the "
+            "internet, refused unless opted in; N below 4 warns.",
+        ),
+    ] = INTERNET_EQUIVALENT_PREFIX[4]
+    ipv6: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=128,
+            description="A role's peers on one port whose IPv6 addresses cover a /N's worth (N: this value) are the "
+            "internet, refused unless opted in; N below 8 warns.",
+        ),
+    ] = INTERNET_EQUIVALENT_PREFIX[6]
 
     def prefix(self, version: int) -> int:
         return self.ipv4 if version == 4 else self.ipv6
@@ -116,10 +164,34 @@ def _pulumi_boolean(raw: Any) -> Any:
 class StackSettings:
     """The validated ``seawall:`` namespace (camelCase keys in the file)."""
 
-    topology: str
-    cloud: Cloud
-    product: str | None = None
-    features: tuple[str, ...] = ()
+    topology: Annotated[
+        str,
+        Meta(
+            description="The shipped topology to deploy, ``dmz`` or ``mss-distributed``: it fixes the roles and the "
+            "products that fit."
+        ),
+    ]
+    cloud: Annotated[
+        Cloud,
+        Meta(
+            description="The cloud to deploy to: ``aws`` (security groups, prefix lists) or ``azure`` (NSGs, "
+            "application security groups)."
+        ),
+    ]
+    product: Annotated[
+        str | None,
+        Meta(
+            description="The vendor product whose catalogue rows apply, one the topology takes; may be left out when "
+            "the topology takes only one."
+        ),
+    ] = None
+    features: Annotated[
+        tuple[str, ...],
+        Meta(
+            description="Conditions the vendor document states this deployment meets (e.g. kaspersky); a row that "
+            "needs features opens only when all are listed."
+        ),
+    ] = ()
     roles: Annotated[tuple[str, ...] | None, Meta(description="Optional roles to add, e.g. [exchange].")] = None
     peers: Annotated[
         dict[str, Any],
@@ -133,23 +205,67 @@ class StackSettings:
         Literal["documented", "lock"],
         Meta(description="lock: the reviewed IP-set lock plus documented addresses; documented: only the latter."),
     ] = "lock"
-    lock_file: str | None = None
+    lock_file: Annotated[
+        str | None,
+        Meta(
+            description="The IP-set lock, relative to the project, instead of ipsets.lock.json; must exist. "
+            "``--lock`` overrides it; unused when addresses is documented."
+        ),
+    ] = None
     allow_private: Annotated[
         tuple[str, ...],
         Meta(description="Ranges outside public address space that vendor addresses may come from (internal hosts)."),
     ] = ()
     internet_equivalent: InternetEquivalent = InternetEquivalent()
-    name_prefix: Annotated[str | None, Meta(pattern=r"^[a-z][a-z0-9-]{0,30}$")] = None
-    tags: dict[str, str] = field(default_factory=dict)
-    ipv6: Annotated[bool, Meta(before=_pulumi_boolean)] = False
+    name_prefix: Annotated[
+        str | None,
+        Meta(
+            pattern=r"^[a-z][a-z0-9-]{0,30}$",
+            description="Prefix of every cloud name (``<prefix>-gateway``, ``<prefix>-gateway-nsg``); default: the "
+            "stack's name, lower-cased. Unique per VPC or resource group.",
+        ),
+    ] = None
+    tags: Annotated[
+        dict[str, str],
+        Meta(
+            description="Tags added to every cloud resource seawall creates, beside its own ``seawall:*`` tags (and "
+            "``Name`` on AWS); those keys are refused."
+        ),
+    ] = field(default_factory=dict)
+    ipv6: Annotated[
+        bool,
+        Meta(
+            before=_pulumi_boolean,
+            description="Also open IPv6: vendors' IPv6 addresses and, on AWS, ``::/0`` beside ``0.0.0.0/0``. Site "
+            "IPv6 CIDRs are opened either way.",
+        ),
+    ] = False
     quotas: Quotas = Quotas()
     policy: Annotated[
         dict[str, Literal["advisory", "mandatory", "disabled"]],
         Meta(description="Enforcement level per policy rule for seawall check."),
     ] = field(default_factory=dict)
-    vpc_id: Annotated[str | None, Meta(pattern=aws_limits.VPC_ID_PATTERN)] = None
-    resource_group_name: str | None = None
-    location: str | None = None
+    vpc_id: Annotated[
+        str | None,
+        Meta(
+            pattern=aws_limits.VPC_ID_PATTERN,
+            description="AWS: the VPC the security groups are created in (``vpc-…``); required when cloud is aws.",
+        ),
+    ] = None
+    resource_group_name: Annotated[
+        str | None,
+        Meta(
+            description="Azure: the resource group the NSGs and application security groups go in (seawall does not "
+            "create it); required when cloud is azure."
+        ),
+    ] = None
+    location: Annotated[
+        str | None,
+        Meta(
+            description="Azure: the region of the NSGs and application security groups, e.g. westeurope; required "
+            "when cloud is azure."
+        ),
+    ] = None
 
 
 # Every key a stack file's seawall: namespace may hold, as a stack file spells it.
