@@ -48,7 +48,7 @@ ASG = "azure-native:network:ApplicationSecurityGroup"
 ROLES = ("web", "db")
 OTHER = "__other__"  # a name no rule mentions, one per symbol family
 
-EXAMPLES = 700  # per test; three tests of two clouds: a few thousand firewalls judged by the solver per run
+EXAMPLES = 1000  # per test; three tests of two clouds: 3,000 pairs of firewalls judged by the solver per run
 
 
 def resource(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
