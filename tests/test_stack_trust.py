@@ -234,25 +234,46 @@ def tags_lines(count: int) -> str:
     return "".join(f"    tag{i:02d}: value {i}\n" for i in range(count - 1))  # plus the shipped owner tag
 
 
-def test_46_tags_on_aws_are_an_error(tmp_path: Path) -> None:
+def test_45_tags_on_aws_are_an_error(tmp_path: Path) -> None:
     stacks = stack_copy(
-        tmp_path, "dmz-aws", ("    owner: mail-platform\n", f"    owner: mail-platform\n{tags_lines(46)}")
+        tmp_path, "dmz-aws", ("    owner: mail-platform\n", f"    owner: mail-platform\n{tags_lines(45)}")
     )
     assert_one_line_error(
         plan(stacks),
-        f"{where(stacks, 'dmz-aws', 'seawall:tags:')}: seawall:tags: 46 tags; valid: at most 45 "
-        "(aws allows 50 per resource and seawall sets 5)",
+        f"{where(stacks, 'dmz-aws', 'seawall:tags:')}: seawall:tags: 45 tags; valid: at most 44 "
+        "(aws allows 50 per resource and seawall sets up to 6)",
     )
 
 
-def test_45_tags_and_the_longest_key_and_value_fit_on_every_aws_resource(tmp_path: Path) -> None:
-    lines = tags_lines(44) + f"    {'k' * 128}: {'v' * 256}\n"
-    stacks = stack_copy(tmp_path, "dmz-aws", ("    owner: mail-platform\n", f"    owner: mail-platform\n{lines}"))
-    data = planned(plan(stacks))
+# A role's rules over several groups: its second, third, … group carries seawall:group too (6 of seawall's tags).
+SPLIT_QUOTAS = "  seawall:quotas:\n    aws: {rulesPerSecurityGroup: 3, securityGroupsPerEni: 16}\n"
+
+
+def test_as_many_tags_as_allowed_and_the_longest_key_and_value_fit_on_every_aws_resource(tmp_path: Path) -> None:
+    """At the boundary the check states, every resource seawall declares, split groups included, fits AWS's 50."""
+    too_many = stack_copy(
+        tmp_path / "probe", "dmz-aws", ("    owner: mail-platform\n", f"    owner: mail-platform\n{tags_lines(50)}")
+    )
+    stated = re.search(r"valid: at most (\d+) ", plan(too_many).stderr)
+    assert stated, "50 stack tags were not refused"
+    allowed = int(stated.group(1))
+
+    def with_tags(directory: Path, count: int) -> Path:
+        lines = tags_lines(count - 1) + f"    {'k' * 128}: {'v' * 256}\n"
+        edit = ("    owner: mail-platform\n", f"    owner: mail-platform\n{lines}")
+        return stack_copy(directory, "dmz-aws", add_keys(SPLIT_QUOTAS), edit)
+
+    data = planned(plan(with_tags(tmp_path / "allowed", allowed)))
     tagged = [r for r in data["resources"] if "tags" in r["inputs"]]
-    assert tagged and all(len(r["inputs"]["tags"]) <= aws_limits.MAX_TAGS_PER_RESOURCE for r in tagged)
+    assert any("seawall:group" in r["inputs"]["tags"] for r in tagged), "no role was laid out over several groups"
+    over = {r["name"]: len(r["inputs"]["tags"]) for r in tagged if len(r["inputs"]["tags"]) > 50}
+    assert not over, f"{allowed} stack tags allowed, but AWS refuses more than 50 tags on {over}"
     assert max(len(r["inputs"]["tags"]) for r in tagged) == aws_limits.MAX_TAGS_PER_RESOURCE
     assert all(r["inputs"]["tags"]["k" * 128] == "v" * 256 for r in tagged)
+
+    result = plan(with_tags(tmp_path / "one-more", allowed + 1))
+    assert result.exit_code == 2 and result.stdout == "" and result.stderr.count("\n") == 1, result.output
+    assert f"seawall:tags: {allowed + 1} tags; valid: at most {allowed} (aws allows 50 per resource" in result.stderr
 
 
 def test_on_azure_seawalls_tags_are_refused_in_any_letter_case(tmp_path: Path) -> None:

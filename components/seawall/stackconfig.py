@@ -571,7 +571,7 @@ def _check_tags(config: StackConfig, settings: StackSettings) -> None:
         raise config.error(
             ["tags"],
             f"{len(settings.tags)} tags; valid: at most {room} ({settings.cloud} allows "
-            f"{limits.MAX_TAGS_PER_RESOURCE} per resource and seawall sets {limits.SEAWALL_TAGS_PER_RESOURCE})",
+            f"{limits.MAX_TAGS_PER_RESOURCE} per resource and seawall sets up to {limits.SEAWALL_TAGS_PER_RESOURCE})",
         )
     for key, value in settings.tags.items():
         # Azure tag names are case-insensitive: Seawall:Stack is seawall:stack there.

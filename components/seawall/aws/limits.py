@@ -50,9 +50,18 @@ MAX_TAGS_PER_RESOURCE = 50
 MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
 RESERVED_TAG_KEY_PREFIX = "aws:"
-# The most tags seawall itself puts on one resource (a security group: seawall:stack, :role,
-# :topology, :product and Name), counted against the 50 with the stack's own tags.
-SEAWALL_TAGS_PER_RESOURCE = 5
+# The tags seawall itself puts on each type of resource, beside the stack's seawall:tags; aws/render.py
+# writes no other (it refuses to). A role's second, third, … security group also carries seawall:group.
+SEAWALL_TAG_KEYS: dict[str, frozenset[str]] = {
+    SECURITY_GROUP: frozenset(
+        {"seawall:stack", "seawall:role", "seawall:topology", "seawall:product", "seawall:group", "Name"}
+    ),
+    INGRESS_RULE: frozenset({"seawall:stack", "seawall:role", "seawall:product", "seawall:entries"}),
+    EGRESS_RULE: frozenset({"seawall:stack", "seawall:role", "seawall:product", "seawall:entries"}),
+    PREFIX_LIST: frozenset({"seawall:stack", "seawall:service", "Name"}),
+}
+# The most of them on one resource, counted against the 50 with the stack's own tags.
+SEAWALL_TAGS_PER_RESOURCE = max(len(keys) for keys in SEAWALL_TAG_KEYS.values())
 
 # --- Stack config: the `aws:` keys pulumi-aws reads (its provider configuration), and the regions ---
 # tests/test_stack_trust.py compares both lists with the installed pulumi-aws and botocore.

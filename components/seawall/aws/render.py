@@ -23,13 +23,18 @@ from typing import Any, Literal
 from seawall.addresses.ipsets import ServiceAddresses
 from seawall.aws.layout import HEADROOM_LEVELS, Item, chunk_networks, consumers, fewest_groups, max_entries, totals
 from seawall.aws.limits import (
+    EGRESS_RULE,
+    INGRESS_RULE,
     MAX_DESCRIPTION,
     MAX_PREFIX_LIST_ENTRIES,
     MAX_RULES_TIMES_GROUPS_PER_ENI,
     MAX_SECURITY_GROUPS_PER_ENI,
+    PREFIX_LIST,
     PREFIX_LIST_HEADROOM,
     PREFIX_LIST_MIN_HEADROOM,
     RESERVED_PREFIX_LIST_PREFIX,
+    SEAWALL_TAG_KEYS,
+    SECURITY_GROUP,
 )
 from seawall.errors import LimitExceeded, QuotaExceeded
 from seawall.flows import Endpoint, Flow, Flows
@@ -205,24 +210,24 @@ def render_aws(
     The layout (how many groups per role, how vendor lists are split, how much headroom
     the lists keep) is the one that needs the fewest groups, then keeps the most headroom.
     """
-    base_tags = {"seawall:stack": flows.stack, **(tags or {})}
+    stack_tags = dict(tags or {})
     _check_account_quotas(quotas)
     # Splitting lists never lowers the total weight: if even the exact, unsplit count is more than
     # all the groups hold, no layout exists, and none needs to be tried.
-    rough = _layout(flows, prefix, quotas, ipv6, base_tags, HEADROOM_LEVELS[-1], split=False, place=False)
+    rough = _layout(flows, prefix, quotas, ipv6, stack_tags, HEADROOM_LEVELS[-1], split=False, place=False)
     capacity = quotas.rules_per_security_group * quotas.security_groups_per_eni
     if any(total > capacity for items in rough.items.values() for total in totals(items).values()):
-        raise _quota_error(flows, prefix, quotas, ipv6, base_tags)
+        raise _quota_error(flows, prefix, quotas, ipv6, stack_tags)
     best: tuple[int, int, _Layout] | None = None
     for rank, level in enumerate(HEADROOM_LEVELS):
-        layout = _layout(flows, prefix, quotas, ipv6, base_tags, level)
+        layout = _layout(flows, prefix, quotas, ipv6, stack_tags, level)
         if layout.placement is None:
             continue
         used = sum(layout.placement[role][0] for role in flows.roles)
         if best is None or used < best[0]:
             best = (used, rank, layout)
     if best is None:
-        raise _quota_error(flows, prefix, quotas, ipv6, base_tags)
+        raise _quota_error(flows, prefix, quotas, ipv6, stack_tags)
     layout = best[2]
     assert layout.placement is not None
     groups: list[AwsSecurityGroup] = []
@@ -230,7 +235,7 @@ def render_aws(
     for role in flows.roles:
         count, _ = layout.placement[role]
         for index in range(1, count + 1):
-            sg = _security_group(flows, prefix, role, index, base_tags)
+            sg = _security_group(flows, prefix, role, index, stack_tags)
             groups.append(sg)
             group_of[(role, index)] = sg
     rules = tuple(
@@ -256,16 +261,16 @@ def _layout(
     prefix: str,
     quotas: AwsQuotas,
     ipv6: bool,
-    base_tags: dict[str, str],
+    stack_tags: dict[str, str],
     level: tuple[float, int],
     split: bool = True,
     place: bool = True,
 ) -> _Layout:
-    lists = _prefix_lists(flows, prefix, quotas, ipv6, base_tags, level, split)
+    lists = _prefix_lists(flows, prefix, quotas, ipv6, stack_tags, level, split)
     by_service: dict[tuple[str, Family], list[AwsPrefixList]] = {}
     for pl in lists:
         by_service.setdefault((pl.service, pl.address_family), []).append(pl)
-    rules = _rules(flows, prefix, ipv6, base_tags, by_service)
+    rules = _rules(flows, prefix, ipv6, stack_tags, by_service)
     weights = {pl.key: pl.max_entries for pl in lists}
     items: dict[str, tuple[Item, ...]] = {}
     for role in flows.roles:
@@ -300,24 +305,25 @@ def _consumer(rule: AwsRule) -> str:
     return ", ".join(rule.peers)
 
 
-def _security_group(flows: Flows, prefix: str, role: str, index: int, base_tags: dict[str, str]) -> AwsSecurityGroup:
+def _security_group(flows: Flows, prefix: str, role: str, index: int, stack_tags: dict[str, str]) -> AwsSecurityGroup:
     suffix = "" if index == 1 else f"-{index}"
     name = f"{prefix}-{role}{suffix}"
     what = f"seawall {flows.topology} {role} role ({flows.product})" + (f", group {index}" if index > 1 else "")
-    extra = {
+    own = {
+        "seawall:stack": flows.stack,
         "seawall:role": role,
         "seawall:topology": flows.topology,
         "seawall:product": flows.product,
         "Name": name,
     }
     if index > 1:
-        extra["seawall:group"] = str(index)
+        own["seawall:group"] = str(index)
     return AwsSecurityGroup(
         role=role,
         name=f"{name}-sg",
         group_name=name,
         description=ascii_description(what, MAX_DESCRIPTION),
-        tags=_tags(base_tags, extra),
+        tags=_tags(SECURITY_GROUP, stack_tags, own),
         index=index,
     )
 
@@ -326,7 +332,7 @@ def _rules(
     flows: Flows,
     prefix: str,
     ipv6: bool,
-    base_tags: dict[str, str],
+    stack_tags: dict[str, str],
     by_service: dict[tuple[str, Family], list[AwsPrefixList]],
 ) -> tuple[AwsRule, ...]:
     merged: dict[tuple[str, Direction, str, int, int, AwsPeer], tuple[set[str], set[str]]] = {}
@@ -360,8 +366,10 @@ def _rules(
                 entries=entries,
                 peers=tuple(sorted(labels)),
                 tags=_tags(
-                    base_tags,
+                    EGRESS_RULE if direction == "egress" else INGRESS_RULE,
+                    stack_tags,
                     {
+                        "seawall:stack": flows.stack,
                         "seawall:role": role,
                         "seawall:product": flows.product,
                         "seawall:entries": " ".join(entries)[:256],
@@ -377,8 +385,16 @@ def _sort_key(key: tuple[str, Direction, str, int, int, AwsPeer]) -> tuple[Any, 
     return (role, direction, protocol, first, last, peer.key)
 
 
-def _tags(base: dict[str, str], extra: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted({**base, **extra}.items()))
+def _tags(kind: str, stack_tags: dict[str, str], own: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The stack's tags plus seawall's ``own`` on a resource of type ``kind``.
+
+    seawall writes only the keys :data:`SEAWALL_TAG_KEYS` declares for the type: the stack file's
+    tag limit (50 per resource, less seawall's own) is counted from them and must not fall behind.
+    """
+    if not own.keys() <= SEAWALL_TAG_KEYS[kind]:
+        undeclared = ", ".join(sorted(own.keys() - SEAWALL_TAG_KEYS[kind]))
+        raise AssertionError(f"{kind} tags {undeclared} are not in SEAWALL_TAG_KEYS (the tag limit counts them)")
+    return tuple(sorted({**stack_tags, **own}.items()))
 
 
 def _sides(flow: Flow) -> list[tuple[str, Direction, Endpoint]]:
@@ -426,7 +442,7 @@ def _prefix_lists(
     prefix: str,
     quotas: AwsQuotas,
     ipv6: bool,
-    base_tags: dict[str, str],
+    stack_tags: dict[str, str],
     level: tuple[float, int],
     split: bool = True,
 ) -> tuple[AwsPrefixList, ...]:
@@ -447,7 +463,7 @@ def _prefix_lists(
                 part = number if len(chunks) > 1 else None
                 lists.append(
                     _prefix_list(
-                        flows, prefix, service, family, tuple(chunk), addresses, quotas, base_tags, level, part
+                        flows, prefix, service, family, tuple(chunk), addresses, quotas, stack_tags, level, part
                     )
                 )
     return tuple(lists)
@@ -461,7 +477,7 @@ def _prefix_list(
     networks: tuple[str, ...],
     addresses: ServiceAddresses,
     quotas: AwsQuotas,
-    base_tags: dict[str, str],
+    stack_tags: dict[str, str],
     level: tuple[float, int],
     part: int | None,
 ) -> AwsPrefixList:
@@ -480,7 +496,11 @@ def _prefix_list(
         address_family=family,
         max_entries=max_entries(len(networks), level, quotas.prefix_list_max_entries),
         entries=tuple((n, ascii_description(f"{service} ({addresses.source})", MAX_DESCRIPTION)) for n in networks),
-        tags=_tags(base_tags, {"seawall:service": f"{flows.product}/{service}", "Name": list_name}),
+        tags=_tags(
+            PREFIX_LIST,
+            stack_tags,
+            {"seawall:stack": flows.stack, "seawall:service": f"{flows.product}/{service}", "Name": list_name},
+        ),
     )
 
 
@@ -529,16 +549,16 @@ def _usage(
     return tuple(out)
 
 
-def _quota_error(flows: Flows, prefix: str, quotas: AwsQuotas, ipv6: bool, base_tags: dict[str, str]) -> QuotaExceeded:
+def _quota_error(flows: Flows, prefix: str, quotas: AwsQuotas, ipv6: bool, stack_tags: dict[str, str]) -> QuotaExceeded:
     """Name the role, direction and family, the weight needed and available, who weighs most, and the quota to raise.
 
     The value to raise is found by laying the stack out again with it, so it is one that works.
     """
     exact = HEADROOM_LEVELS[-1]
-    layout = _layout(flows, prefix, quotas, ipv6, base_tags, exact, split=False, place=False)
+    layout = _layout(flows, prefix, quotas, ipv6, stack_tags, exact, split=False, place=False)
     per_group, groups = quotas.rules_per_security_group, quotas.security_groups_per_eni
     heavy = {r for r, items in layout.items.items() if any(t > per_group * groups for t in totals(items).values())}
-    failed = heavy or _layout(flows, prefix, quotas, ipv6, base_tags, exact).failed
+    failed = heavy or _layout(flows, prefix, quotas, ipv6, stack_tags, exact).failed
     for role, items in layout.items.items():
         if role not in failed:
             continue
@@ -547,7 +567,7 @@ def _quota_error(flows: Flows, prefix: str, quotas: AwsQuotas, ipv6: bool, base_
         heaviest = ", ".join(f"{c} {w}" for c, w in consumers(items, (direction, family)))
 
         def fits(candidate: AwsQuotas) -> bool:
-            return _layout(flows, prefix, candidate, ipv6, base_tags, exact).placement is not None
+            return _layout(flows, prefix, candidate, ipv6, stack_tags, exact).placement is not None
 
         return QuotaExceeded(
             role,
