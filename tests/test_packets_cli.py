@@ -187,6 +187,28 @@ def test_fail_on_any_sees_a_deleted_deny_all(tmp_path: Path) -> None:
     assert "> [!CAUTION]" in result.stdout and "| **admitted now** | out | gateway" in result.stdout
 
 
+def test_a_deleted_deny_all_reads_in_a_line_or_two_and_the_json_keeps_every_hole(tmp_path: Path) -> None:
+    """Everything but what the rules allowed is one line per hole; head's own set says it in two lines."""
+    head = plan("dmz-azure")
+    delete_deny_out(head)
+    (tmp_path / "base.json").write_text(json.dumps(plan("dmz-azure")))
+    (tmp_path / "head.json").write_text(json.dumps(head))
+    result = CliRunner().invoke(app, ["diff", str(tmp_path / "base.json"), str(tmp_path / "head.json"), "-f", "json"])
+    data = json.loads(result.stdout)
+    assert data["broadening"] == [
+        "now admits any protocol from gateway (at every address, any tag but VirtualNetwork, any list, any unknown)"
+        " to every address (the whole internet: the whole IPv4 internet and the whole IPv6 internet),"
+        " by dmz-gateway-nsg/AllowInternetOutBound (Azure default)",
+        "now admits any protocol from gateway (at any role, any group, tag:VirtualNetwork) to every address,"
+        " any role, any group, tag:VirtualNetwork (the whole internet: the whole IPv4 internet and the whole IPv6"
+        " internet), by dmz-gateway-nsg/AllowVnetOutBound (Azure default), dmz-gateway-nsg/AllowInternetOutBound"
+        " (Azure default); before, it admitted part of this",
+    ]
+    exact = data["packets"]["broadening"]
+    assert len(exact) == 10  # every hole: the ports the NSG allowed to its own peers, now open to the rest
+    assert {"protocol": "tcp", "ports": "22"}.items() <= next(x for x in exact if x["ports"] == "22").items()
+
+
 def test_the_same_unknown_on_both_sides_is_no_change(tmp_path: Path) -> None:
     base, head = plan("dmz-aws"), plan("dmz-aws")
     aws_unmodelled(base)

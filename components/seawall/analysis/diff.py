@@ -92,6 +92,8 @@ _EVERY_TAG = frozenset(t.casefold() for t in ANY_ADDRESS if "/" not in t)
 _WHOLE = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
 # A broadening line lists this many peers or addresses, then says how many more (the tables list them all).
 LISTED = 4
+# Packets no rule explains that take more lines than this are said with head's own set, where that is shorter.
+SUMMARY_AT = 2
 
 
 class FlowKey(NamedTuple):
@@ -223,7 +225,9 @@ def diff_plans(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:
             if a.resources[key].get(field_name) != b.resources[key].get(field_name):
                 replaced.append((key[0], key[1], f"{field_name} changes ({why})"))
     packets = compare(a.model, b.model)
-    broadening = _explained(packets, _flow_broadening(opened, closed, fa, fb), _ipset_broadening(ipsets, sa, sb))
+    broadening = _explained(
+        packets, _flow_broadening(opened, closed, fa, fb), _ipset_broadening(ipsets, sa, sb), b.model
+    )
     broadening += _new_exposures(a.model, b.model, broadening, packets)
     relaid = _relaid(a, b, opened, closed)
     return PlanDiff(
@@ -250,6 +254,7 @@ def _explained(
     packets: Comparison,
     flow_lines: list[tuple[str, tuple[str, str, str, str]]],
     ipset_lines: list[tuple[str, tuple[str, ...]]],
+    head: Admitted | None = None,
 ) -> list[str]:
     """The broadening lines: rule-level explanations the model confirms, then the packets none explains.
 
@@ -284,10 +289,35 @@ def _explained(
         rest = difference(change.node, said)
         if rest is False:
             continue
-        for line in lines(type(change)(change.role, change.direction, rest, change.deciders)):
-            kept.append(line.sentence("now admits"))
+        found = head.sets.get((change.role, change.direction)) if head is not None else None
+        kept += _summarised(change, rest, found.node if found is not None else None)
     kept += [f"cannot judge: {u.text}" for u in packets.unknown_added]
     return kept
+
+
+def _summarised(change: Change, rest: Node, whole: Node | None) -> list[str]:
+    """``now admits`` lines for packets no rule-level line explains; fewer when head's own set says it shorter.
+
+    A deleted deny-all makes the new packets "everything but what the rules allowed", one line per
+    hole; the parts of head's set that hold new packets say the same in a line or two, and the
+    Traffic table keeps the exact list.
+    """
+
+    def said(node: Node) -> list[TrafficLine]:
+        return lines(Change(change.role, change.direction, node, change.deciders))
+
+    exact = said(rest)
+    if len(exact) > SUMMARY_AT and whole is not None:
+        parts = [_slice_box(p).node() for p in slices(whole)]
+        new = [part for part in parts if intersection(part, rest) is not False]
+        wholly = union_all(part for part in new if difference(part, rest) is False)
+        partly = union_all(part for part in new if difference(part, rest) is not False)
+        short, shared = said(wholly), said(partly)
+        if len(short) + len(shared) < len(exact):
+            return [line.sentence("now admits") for line in short] + [
+                f"{line.sentence('now admits')}; before, it admitted part of this" for line in shared
+            ]
+    return [line.sentence("now admits") for line in exact]
 
 
 def _exposure(node: Node) -> Node:
