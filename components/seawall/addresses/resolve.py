@@ -1,15 +1,16 @@
 """``seawall resolve`` end to end: read the catalogue and lock, resolve, apply the fail-closed policy, write.
 
-:func:`resolve_lock` computes the next lock and what changed; :func:`write_lock`
-writes it atomically. Nothing here prints: ``seawall.report.resolve`` shows the
-outcome and ``seawall.cli.resolve`` decides the exit code.
+:func:`resolve_lock` computes the next lock and what changed (:func:`resolve_locks` the
+next of several locks from one round of DNS); :func:`write_lock` writes it atomically
+(:func:`write_locks` several, all or none). Nothing here prints: ``seawall.report.resolve``
+shows the outcome and ``seawall.cli.resolve`` decides the exit code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,17 +93,32 @@ def resolve_lock(
 ) -> ResolveOutcome:
     """Resolve every catalogue hostname and merge the answers into the next lock (nothing written).
 
-    ``progress(total)`` is called once with the number of names and returns a callback per answered name.
+    The lock is ``request.lock``, else ``ipsets.lock.json`` in the project. ``progress(total)`` is
+    called once with the number of names and returns a callback per answered name.
     Raises UserError for bad input.
+    """
+    return resolve_locks(request, [request.lock or default_lock_path(request.stacks_dir)], progress)[0]
+
+
+def resolve_locks(
+    request: ResolveRequest,
+    lock_paths: Sequence[Path],
+    progress: Callable[[int], Callable[[str], None]] | None = None,
+) -> list[ResolveOutcome]:
+    """Resolve every catalogue hostname once and merge the answers into the next lock at each of ``lock_paths``.
+
+    One set of answers for every lock (the same names, asked once, at one time), each merged against
+    its own committed records: what it keeps, what ``--max-change`` refuses and the diff are its own.
+    Every committed lock is read and validated before DNS is asked. One outcome per path, in order.
     """
     catalog = load_catalog(request.catalog_dir)
     for name in request.products:
         catalog.product(name)
-    lock_path = request.lock or default_lock_path(request.stacks_dir)
-    previous = read_lock(lock_path)
+    previous = [read_lock(path) for path in lock_paths]
     policy = _policy(request)
-    # The committed lock is input too: a tampered record must not survive as "kept" (fail closed).
-    ipsets_from_lock(catalog, previous, policy.allow)
+    for committed in previous:
+        # The committed lock is input too: a tampered record must not survive as "kept" (fail closed).
+        ipsets_from_lock(catalog, committed, policy.allow)
     options = ResolveOptions(
         nameservers=_nameservers(request.nameservers),
         timeout=_positive("--timeout", request.timeout),
@@ -121,26 +137,58 @@ def resolve_lock(
         options.progress = progress(len(names))
     resolutions = asyncio.run(resolve_all(names, options))
     now = request.now or datetime.now(UTC).isoformat(timespec="seconds")
-    lock, problems = build_lock(catalog, previous, resolutions, now, policy, ranges, request.products or None)
-    by_host, by_service = diff_locks(previous, lock)
-    text = lock.to_text()
-    stale = not lock_path.is_file() or lock_path.read_text(encoding="utf-8") != text
     answered = sum(1 for r in resolutions.values() if r.status == "ok" and r.addresses)
     unanswered = tuple(
         (r.hostname, r.status, r.detail)
         for _, r in sorted(resolutions.items())
         if not (r.status == "ok" and r.addresses)
     )
-    return ResolveOutcome(lock_path, lock, text, by_host, by_service, problems, stale, len(names), answered, unanswered)
+    outcomes = []
+    for lock_path, committed in zip(lock_paths, previous, strict=True):
+        lock, problems = build_lock(catalog, committed, resolutions, now, policy, ranges, request.products or None)
+        by_host, by_service = diff_locks(committed, lock)
+        text = lock.to_text()
+        stale = not lock_path.is_file() or lock_path.read_text(encoding="utf-8") != text
+        outcomes.append(
+            ResolveOutcome(
+                lock_path, lock, text, by_host, by_service, problems, stale, len(names), answered, unanswered
+            )
+        )
+    return outcomes
 
 
 def write_lock(outcome: ResolveOutcome) -> None:
     """Write the next lock; never half-written (a temporary file is renamed over the old one)."""
-    path = outcome.lock_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(outcome.text, encoding="utf-8")
-    temporary.replace(path)
+    write_locks([outcome])
+
+
+def write_locks(outcomes: Sequence[ResolveOutcome]) -> None:
+    """Write each outcome's lock, all or none: every temporary file is written before any is renamed.
+
+    A lock that cannot be written (a directory in its place, no permission) is a UserError naming
+    it, and no lock is changed.
+    """
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for outcome in outcomes:
+            path = outcome.lock_path
+            temporary = path.with_suffix(".tmp")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                temporary.write_text(outcome.text, encoding="utf-8")
+            except OSError as exc:
+                raise UserError(
+                    str(path),
+                    f"cannot write the IP-set lock: {exc.strerror or exc} ({exc.filename}); valid: a path "
+                    "you can write; no lock was written",
+                ) from None
+            staged.append((temporary, path))
+    except UserError:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+        raise
+    for temporary, path in staged:
+        temporary.replace(path)
 
 
 def _policy(request: ResolveRequest) -> Policy:
@@ -182,4 +230,4 @@ def _nameservers(given: tuple[str, ...]) -> tuple[Nameserver, ...]:
     return tuple(Nameserver(str(ns), system.port) for ns in system.nameservers)
 
 
-__all__ = ["ResolveOutcome", "ResolveRequest", "resolve_lock", "write_lock"]
+__all__ = ["ResolveOutcome", "ResolveRequest", "resolve_lock", "resolve_locks", "write_lock", "write_locks"]

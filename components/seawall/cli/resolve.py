@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from seawall.addresses.dns import DEFAULT_CONCURRENCY
-from seawall.addresses.resolve import ResolveOutcome, ResolveRequest, resolve_lock, write_lock
+from seawall.addresses.lock import default_lock_path
+from seawall.addresses.resolve import ResolveOutcome, ResolveRequest, resolve_locks, write_locks
 from seawall.cli.common import (
     CatalogDirOption,
     ViewFormat,
@@ -22,49 +26,141 @@ from seawall.cli.common import (
     stacks_dir_default,
     user_errors,
 )
-from seawall.report.resolve import nothing_resolved_text, print_resolve, write_resolve_json
-from seawall.stack import StackFit, fit_stacks
+from seawall.errors import UserError
+from seawall.report.resolve import nothing_resolved_text, print_resolve, resolve_json, write_resolve_json
+from seawall.stack import StackFiles, StackFit, fit_stacks, shipped_stacks
+from seawall.stackconfig import load_stack_config
+
+
+@dataclass
+class LockReaders:
+    """One lock the stacks read: the path as first spelled, who names it (for errors), the stacks that read it."""
+
+    path: Path
+    where: str  # ``file:line: seawall:lockFile`` of the first stack naming it; the path itself for the default
+    stacks: list[str] = field(default_factory=list)
+
+
+def lock_readers(stacks_dir: Path | None, catalog_dir: Path | None) -> dict[Path, LockReaders]:
+    """Which lock each stack of ``stacks_dir`` reads, as ``seawall plan`` finds it without ``--lock``.
+
+    ``seawall:lockFile`` relative to the project, else ``ipsets.lock.json`` in the project; a stack
+    with ``seawall:addresses: documented`` reads none. Keyed by the resolved path (two spellings of
+    one file are one lock), the stacks in name order. A stack file that does not load names no
+    lock; laying out the stacks reports its error.
+    """
+    readers: dict[Path, LockReaders] = {}
+    if stacks_dir is None or not stacks_dir.is_dir():
+        return readers
+    for stack in shipped_stacks(stacks_dir):
+        try:
+            config = load_stack_config(stack, stacks_dir)
+        except UserError:
+            continue
+        if config.settings.addresses != "lock":
+            continue
+        path = StackFiles(stack, stacks_dir, catalog_dir).lock_path(config)
+        where = config.where(["lockFile"]) if config.settings.lock_file else str(path)
+        readers.setdefault(path.resolve(), LockReaders(path, where)).stacks.append(stack)
+    return readers
+
+
+def refuse_unwritable(path: Path, where: str) -> None:
+    """A lock that could not be written is bad input, said before DNS is asked: a file where a folder must be."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UserError(where, f"{path}: cannot be written, {folder} is a file; valid: a path under folders")
 
 
 def run_resolve(request: ResolveRequest, console: Console) -> int:
     """Resolve, plan the stacks against the result, report, and (unless something stops it) write; the exit code.
 
-    ``console`` takes the progress bar, problems and the verdict (stderr); the tables go to stdout.
+    The locks written are where the stacks read them (``--lock`` overrides, one file): each lock
+    some stack reads, from one round of DNS, else the default. Each is merged, checked and written
+    on its own terms (its committed records, the stacks that read it), all checked before any is
+    written. ``console`` takes the progress bar, problems and the verdict (stderr); the tables go to stdout.
     """
-    outcome = resolve_lock(request) if request.json_output else _with_progress(request, console)
-    if outcome.nothing_resolved:
+    readers = lock_readers(request.stacks_dir, request.catalog_dir)
+    if request.lock is not None:
+        named = [(request.lock, "--lock")]
+    else:
+        default = default_lock_path(request.stacks_dir)
+        named = sorted((r.path, r.where) for r in readers.values()) or [(default, str(default))]
+    if not request.check:
+        for path, where in named:
+            refuse_unwritable(path, where)
+    paths = [path for path, _ in named]
+    outcomes = resolve_locks(request, paths) if request.json_output else _with_progress(request, paths, console)
+    several = len(outcomes) > 1
+    if outcomes[0].nothing_resolved:  # one round of DNS: all or none resolved nothing
         # No answer at all says nothing about the vendors and everything about this machine's DNS.
         if request.json_output:
-            write_resolve_json(outcome, request, [], False)
-            console.print(nothing_resolved_text(outcome, request), markup=False)
-        else:
-            print_resolve(outcome, request, console, [], False, out_console())
+            _write_json([(o, [], False) for o in outcomes], request)
+        for outcome in outcomes:
+            if request.json_output:
+                console.print(nothing_resolved_text(outcome, request), markup=False)
+            else:
+                print_resolve(outcome, request, console, [], False, out_console())
+        _note_unwritten(readers, request, console)
         return 1
     stacks_dir = request.stacks_dir
-    fits: list[StackFit] = []
-    if stacks_dir is not None and stacks_dir.is_dir() and (outcome.stale or request.check):
-        # The same rule as the resolving bar: JSON, a log or a pipe gets none.
-        bar = progress_bar() if console.is_terminal and not request.json_output else nullcontext(None)
-        with bar as progress:
-            fits = fit_stacks(stacks_dir, request.catalog_dir, outcome.lock_path, outcome.text, progress)
-    broken = [f for f in fits if f.error]
-    written = outcome.writes(request) and (not broken or request.force)
+    reports: list[tuple[ResolveOutcome, list[StackFit], bool]] = []
+    for outcome in outcomes:
+        fits: list[StackFit] = []
+        if stacks_dir is not None and stacks_dir.is_dir() and (outcome.stale or request.check):
+            # The same rule as the resolving bar: JSON, a log or a pipe gets none.
+            bar = progress_bar() if console.is_terminal and not request.json_output else nullcontext(None)
+            with bar as progress:
+                fits = fit_stacks(stacks_dir, request.catalog_dir, outcome.lock_path, outcome.text, progress)
+        broken = [f for f in fits if f.error]
+        reports.append((outcome, fits, outcome.writes(request) and (not broken or request.force)))
     if request.json_output:
-        write_resolve_json(outcome, request, fits, written)
+        _write_json(reports, request)
     else:
-        print_resolve(outcome, request, console, fits, written, out_console())
+        out = out_console()
+        for outcome, fits, written in reports:
+            if several:
+                read_by = readers[outcome.lock_path.resolve()].stacks
+                out.print(f"{outcome.lock_path} (read by {', '.join(read_by)}):", markup=False)
+            print_resolve(outcome, request, console, fits, written, out)
+    _note_unwritten(readers, request, console)
+    broken_any = any(f.error for _, fits, _ in reports for f in fits)
     if request.check:
-        return 1 if outcome.stale or outcome.failures or broken else 0
-    if outcome.failures and not request.allow_partial:
-        return 1
-    if written:
-        write_lock(outcome)
-    return 1 if broken and not request.force else 0
+        return 1 if any(o.stale or o.failures for o in outcomes) or broken_any else 0
+    write_locks([outcome for outcome, _, written in reports if written])
+    failed = any(o.failures for o in outcomes) and not request.allow_partial
+    return 1 if failed or (broken_any and not request.force) else 0
 
 
-def _with_progress(request: ResolveRequest, console: Console) -> ResolveOutcome:
+def _write_json(reports: list[tuple[ResolveOutcome, list[StackFit], bool]], request: ResolveRequest) -> None:
+    """One lock: its object, as always. Several: an array of them, in the order of their paths."""
+    if len(reports) == 1:
+        outcome, fits, written = reports[0]
+        write_resolve_json(outcome, request, fits, written)
+        return
+    views = [resolve_json(outcome, request, fits, written) for outcome, fits, written in reports]
+    sys.stdout.write(json.dumps(views, indent=2) + "\n")
+
+
+def _note_unwritten(readers: dict[Path, LockReaders], request: ResolveRequest, console: Console) -> None:
+    """With ``--lock``, one line per other lock that stacks read: this run leaves it as it was."""
+    if request.lock is None:
+        return
+    chosen = request.lock.resolve()
+    for key, lock in sorted(readers.items()):
+        if key != chosen:
+            verb = "reads" if len(lock.stacks) == 1 else "read"
+            console.print(
+                f"note: {', '.join(lock.stacks)} {verb} {lock.path}; --lock leaves it as it was", markup=False
+            )
+
+
+def _with_progress(request: ResolveRequest, paths: list[Path], console: Console) -> list[ResolveOutcome]:
     if not console.is_terminal:
-        return resolve_lock(request)  # a log or a pipe gets no bar (not even the blank line a stopped one leaves)
+        # A log or a pipe gets no bar (not even the blank line a stopped one leaves).
+        return resolve_locks(request, paths)
     with Progress(
         TextColumn("resolving"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
     ) as progress:
@@ -73,14 +169,19 @@ def _with_progress(request: ResolveRequest, console: Console) -> ResolveOutcome:
             task = progress.add_task("resolve", total=total)
             return lambda _name: progress.advance(task)
 
-        return resolve_lock(request, start)
+        return resolve_locks(request, paths, start)
 
 
 @app.command("resolve")
 def resolve_command(
     catalog_dir: CatalogDirOption = None,
     lock: Annotated[
-        Path | None, typer.Option("--lock", help="Lock file (default: ipsets.lock.json in the Pulumi project).")
+        Path | None,
+        typer.Option(
+            "--lock",
+            help="Lock file to write, the only one (default: where the stacks read it: each seawall:lockFile, "
+            "else ipsets.lock.json in the Pulumi project).",
+        ),
     ] = None,
     product: Annotated[
         list[str] | None, typer.Option("--product", "-p", help="Only this product's hosts (repeatable).")
@@ -132,8 +233,8 @@ def resolve_command(
         Path,
         typer.Option(
             "--stacks-dir",
-            help="Stacks planned against the new lock before it is written, if present (default: stackConfigDir "
-            "of the Pulumi project here, else ./stacks).",
+            help="Stacks whose locks are written, each planned against its new lock first, if present "
+            "(default: stackConfigDir of the Pulumi project here, else ./stacks).",
             callback=stacks_dir_default,
             show_default=False,
         ),
@@ -141,9 +242,13 @@ def resolve_command(
 ) -> None:
     """Resolve every catalogue hostname into the reviewed IP-set lock that stacks read.
 
+    Each lock is written where seawall plan reads it: for every stack in --stacks-dir, its
+    seawall:lockFile (relative to the project), else ipsets.lock.json in the Pulumi project;
+    several locks take one round of DNS. --lock writes that one file instead.
+
     Fails closed: a failed, empty, private or retired answer never replaces the last good
-    addresses. Exit 0: lock written or already current. 1: some hosts failed (nothing written
-    unless --allow-partial) or, with --check, the lock is stale. 2: bad input.
+    addresses. Exit 0: every lock written or already current. 1: some hosts failed (nothing written
+    unless --allow-partial) or, with --check, a lock is stale. 2: bad input.
 
     \b
     Examples:
