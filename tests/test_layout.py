@@ -245,9 +245,6 @@ SXG = {
     "product": "clearswift-sxg",
     "roles": ["exchange"],
     "features": ["kaspersky", "sophos", "pmm", "syslog", "sftp-backup", "cluster", "key-servers"],
-    "vpcId": "vpc-0123456789abcdef0",
-    "resourceGroupName": "rg-mail",
-    "location": "westeurope",
     "peers": {
         "internal-mail-servers": ["192.0.2.10/32", "192.0.2.11/32"],
         "dns-servers": ["192.0.2.53/32"],
@@ -259,12 +256,17 @@ SXG = {
         "key-servers": ["192.0.2.60/32"],
     },
 }
+# Each cloud's placement keys (the other cloud's are refused).
+PLACEMENT = {
+    "aws": {"vpcId": "vpc-0123456789abcdef0"},
+    "azure": {"resourceGroupName": "rg-mail", "location": "westeurope"},
+}
 
 
 @pytest.mark.parametrize("cloud", ["aws", "azure"])
 def test_the_sxg_gateway_plans_with_every_av_mirror_resolved(cloud: str, ranges: Path, tmp_path: Path) -> None:
     """SXG names 6 kav-update and 6 sav-update mirrors (12 hostnames, 2-4 addresses each) and more."""
-    flat = {f"seawall:{k}": v for k, v in {**SXG, "cloud": cloud}.items()}
+    flat = {f"seawall:{k}": v for k, v in {**SXG, "cloud": cloud, **PLACEMENT[cloud]}.items()}
     compiled = compile_config(parse_config("sxg", flat), _CATALOG, None, lock_file(tmp_path, ranges))
     av = (
         compiled.ipsets.get("clearswift-sxg", "kav-update").ipv4

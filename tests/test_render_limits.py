@@ -18,8 +18,6 @@ BASE: dict[str, Any] = {
     "cloud": "aws",
     "product": "clearswift-seg",
     "vpcId": "vpc-0123456789abcdef0",
-    "resourceGroupName": "rg",
-    "location": "westeurope",
     "features": ["ldap"],
     "peers": {
         "internal-mail-servers": ["192.0.2.10/32"],
@@ -27,6 +25,13 @@ BASE: dict[str, Any] = {
         "admin-clients": ["198.51.100.0/28"],
         "directory-servers": ["192.0.2.30/32"],
     },
+}
+# BASE on Azure: each cloud's placement keys (the other cloud's are refused).
+AZURE_BASE: dict[str, Any] = {
+    **{k: v for k, v in BASE.items() if k != "vpcId"},
+    "cloud": "azure",
+    "resourceGroupName": "rg",
+    "location": "westeurope",
 }
 
 
@@ -115,9 +120,7 @@ def test_azure_rules_keep_names_descriptions_and_priorities_within_limits(stack_
 
 
 def test_azure_never_mixes_address_families_in_one_rule() -> None:
-    stack = variant(
-        {**BASE, "cloud": "azure", "peers": {**BASE["peers"], "admin-clients": ["198.51.100.0/28", "2001:db8::/64"]}}
-    )
+    stack = variant({**AZURE_BASE, "peers": {**BASE["peers"], "admin-clients": ["198.51.100.0/28", "2001:db8::/64"]}})
     ssh = [r for role in azure(stack).roles for r in role.rules if r.destination_port_range == "22"]
     assert sorted(r.source.values for r in ssh) == [("198.51.100.0/28",), ("2001:db8::/64",)]
 
@@ -127,13 +130,13 @@ def test_azure_splits_more_than_ten_asgs_across_rules() -> None:
         f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Network/applicationSecurityGroups/admins{i}"
         for i in range(12)
     ]
-    stack = variant({**BASE, "cloud": "azure", "peers": {**BASE["peers"], "admin-clients": ids}})
+    stack = variant({**AZURE_BASE, "peers": {**BASE["peers"], "admin-clients": ids}})
     ssh = [r for role in azure(stack).roles for r in role.rules if r.destination_port_range == "22"]
     assert sorted(len(r.source.values) for r in ssh) == [2, 10]
 
 
 def test_azure_rule_quota_per_nsg() -> None:
-    stack = variant({**BASE, "cloud": "azure", "quotas": {"azure": {"rulesPerNsg": 5}}})
+    stack = variant({**AZURE_BASE, "quotas": {"azure": {"rulesPerNsg": 5}}})
     with pytest.raises(QuotaExceeded, match="NSG rules"):
         azure(stack)
 

@@ -11,9 +11,7 @@ MSS = {"aws": "mss-distributed-aws", "azure": "mss-distributed-azure"}
 
 DMZ_SXG = {
     "topology": "dmz",
-    "cloud": "aws",
     "product": "clearswift-sxg",
-    "vpcId": "vpc-0123456789abcdef0",
     "roles": ["exchange"],
     "features": ["ftp-backup", "cluster", "pmm", "pmm-full-mode", "ksn"],
     "peers": {
@@ -24,6 +22,11 @@ DMZ_SXG = {
         "backup-server": ["192.0.2.40/32"],
         "directory-servers": ["192.0.2.30/32"],
     },
+}
+# DMZ_SXG on each cloud: its placement keys (the other cloud's are refused).
+ON = {
+    "aws": {"cloud": "aws", "vpcId": "vpc-0123456789abcdef0"},
+    "azure": {"cloud": "azure", "resourceGroupName": "rg", "location": "westeurope"},
 }
 
 
@@ -88,7 +91,7 @@ def test_cluster_peers_reach_each_other_on_443(cloud: str) -> None:
 
 @pytest.mark.parametrize("cloud", CLOUDS)
 def test_exchange_interceptors_reach_the_gateway_web_service_and_configuration_store(cloud: str) -> None:
-    stack = variant({**DMZ_SXG, "cloud": cloud, "resourceGroupName": "rg", "location": "westeurope"})
+    stack = variant({**DMZ_SXG, **ON[cloud]})
     assert ask(stack, cloud, "exchange", "gateway", 10443).verdict == "ALLOWED"
     assert ask(stack, cloud, "exchange", "gateway", 23955).verdict == "ALLOWED"
     assert ask(stack, cloud, "gateway", "exchange", 23955).verdict == "DENIED"
@@ -98,7 +101,7 @@ def test_exchange_interceptors_reach_the_gateway_web_service_and_configuration_s
 
 @pytest.mark.parametrize("cloud", CLOUDS)
 def test_active_ftp_data_on_port_20_is_kept_in_the_record_but_never_opened(cloud: str) -> None:
-    stack = variant({**DMZ_SXG, "cloud": cloud, "resourceGroupName": "rg", "location": "westeurope"})
+    stack = variant({**DMZ_SXG, **ON[cloud]})
     assert any(n.kind == "not-rendered" and n.entry == "sxg-backup-ftp-data" for n in stack.flows.notices)
     assert ask(stack, cloud, "site:backup-server", "gateway", 20).verdict == "DENIED"
     assert ask(stack, cloud, "gateway", "site:backup-server", 21).verdict == "ALLOWED"
@@ -106,7 +109,7 @@ def test_active_ftp_data_on_port_20_is_kept_in_the_record_but_never_opened(cloud
 
 @pytest.mark.parametrize("cloud", CLOUDS)
 def test_kaspersky_ksn_names_no_host_so_it_needs_an_explicit_opt_in(cloud: str) -> None:
-    base = {**DMZ_SXG, "cloud": cloud, "resourceGroupName": "rg", "location": "westeurope"}
+    base = {**DMZ_SXG, **ON[cloud]}
     denied = variant(base)
     assert ask(denied, cloud, "gateway", "internet", 443).verdict == "DENIED"
     opted = variant({**base, "internetEgress": ["ksn"]})
