@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from conftest import REPO
 from seawall.cli import app
 from seawall.errors import ConfigError
 from seawall.stackconfig import load_stack_config
+from seawall.yamlsource import display_path
 from typer.testing import CliRunner
 
 STACK = (REPO / "stacks" / "Pulumi.dmz-aws.yaml").read_text(encoding="utf-8")
@@ -81,6 +83,57 @@ def test_config_errors_name_the_key_and_line(
     line = result.stderr.strip()
     assert "\n" not in line and "Traceback" not in line
     assert "Pulumi.dmz-aws.yaml:" in line and key in line and fragment in line, line
+
+
+AZURE_PLACEMENT = "valid on azure: resourceGroupName and location"
+# (id, stack, the line after which the key is added, the key's line, the key, the message)
+OTHER_CLOUDS_KEYS = [
+    (
+        "vpcId-on-azure",
+        "dmz-azure",
+        "  seawall:location: westeurope\n",
+        "  seawall:vpcId: vpc-0123456789abcdef0\n",
+        "seawall:vpcId",
+        f"applies to AWS stacks; this stack's seawall:cloud is azure; {AZURE_PLACEMENT}",
+    ),
+    (
+        "resourceGroupName-on-aws",
+        "dmz-aws",
+        "  seawall:vpcId: vpc-0123456789abcdef0\n",
+        "  seawall:resourceGroupName: rg-mail-dmz\n",
+        "seawall:resourceGroupName",
+        "applies to Azure stacks; this stack's seawall:cloud is aws; valid on aws: vpcId",
+    ),
+    (
+        "location-on-aws",
+        "dmz-aws",
+        "  seawall:vpcId: vpc-0123456789abcdef0\n",
+        "  seawall:location: westeurope\n",
+        "seawall:location",
+        "applies to Azure stacks; this stack's seawall:cloud is aws; valid on aws: vpcId",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack", "after", "added", "key", "message"), [pytest.param(*c[1:], id=c[0]) for c in OTHER_CLOUDS_KEYS]
+)
+def test_a_key_for_the_other_cloud_is_refused_not_ignored(
+    tmp_path: Path, stack: str, after: str, added: str, key: str, message: str
+) -> None:
+    """A stack copied from the other cloud's keeps its placement: plan refuses it instead of reading past it."""
+    text = (REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")
+    assert after in text
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(text.replace(after, after + added, 1), encoding="utf-8")
+    pins = REPO / "stacks" / f"{stack}.priorities.json"
+    if pins.exists():
+        shutil.copy(pins, tmp_path / pins.name)
+    line = path.read_text(encoding="utf-8").splitlines().index(added.rstrip("\n")) + 1
+    result = CliRunner().invoke(app, ["plan", "--stack", stack, "--stacks-dir", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == "" and "Traceback" not in result.output
+    assert result.stderr == f"seawall: error: {display_path(path)}:{line}: {key}: {message}\n"
 
 
 def test_the_line_number_points_at_the_offending_value(tmp_path: Path) -> None:

@@ -249,21 +249,22 @@ class StackSettings:
         str | None,
         Meta(
             pattern=aws_limits.VPC_ID_PATTERN,
-            description="AWS: the VPC the security groups are created in (``vpc-…``); required when cloud is aws.",
+            description="AWS: the VPC the security groups are created in (``vpc-…``); required when cloud is aws, "
+            "refused when it is azure.",
         ),
     ] = None
     resource_group_name: Annotated[
         str | None,
         Meta(
             description="Azure: the resource group the NSGs and application security groups go in (seawall does not "
-            "create it); required when cloud is azure."
+            "create it); required when cloud is azure, refused when it is aws."
         ),
     ] = None
     location: Annotated[
         str | None,
         Meta(
             description="Azure: the region of the NSGs and application security groups, e.g. westeurope; required "
-            "when cloud is azure."
+            "when cloud is azure, refused when it is aws."
         ),
     ] = None
 
@@ -436,6 +437,7 @@ def parse_config(
         loc = list(first["loc"]) or ["topology"]
         raise probe.error(loc, _explain(first, style)) from None
     probe = StackConfig(stack, settings, {}, others, path, document, style)
+    _check_cloud_keys(probe, settings, ours)
     _check_provider_config(probe, others)
     _check_lists(probe, settings)
     _check_tags(probe, settings)
@@ -518,6 +520,25 @@ def _binding_forms(cloud: Cloud) -> str:
     return "a CIDR such as 198.51.100.0/28, internet, " + (
         "sg-… or pl-… ids" if cloud == "aws" else "a service tag or an ASG resource id"
     )
+
+
+# The keys that place resources in one cloud, and that cloud: set on the other cloud's stack, they are a mistake.
+_PLACEMENT_CLOUD: dict[str, Cloud] = {"vpcId": "aws", "resourceGroupName": "azure", "location": "azure"}
+_CLOUD_NAMES: dict[Cloud, str] = {"aws": "AWS", "azure": "Azure"}
+
+
+def _check_cloud_keys(config: StackConfig, settings: StackSettings, given: Mapping[str, Any]) -> None:
+    """A placement key of the other cloud (a stack copied from the other cloud's) is refused, never ignored."""
+    for name in given:
+        cloud = _PLACEMENT_CLOUD.get(to_camel(name))
+        if cloud is None or cloud == settings.cloud:
+            continue
+        valid = " and ".join(config.style.field(k) for k, c in _PLACEMENT_CLOUD.items() if c == settings.cloud)
+        raise config.error(
+            [name],
+            f"applies to {_CLOUD_NAMES[cloud]} stacks; this stack's {NAMESPACE}:cloud is {settings.cloud}; "
+            f"valid on {settings.cloud}: {valid}",
+        )
 
 
 def _check_provider_config(config: StackConfig, others: Mapping[str, Any]) -> None:
