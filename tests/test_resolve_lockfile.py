@@ -106,6 +106,8 @@ def test_stacks_that_read_different_locks_get_each_lock_from_one_round_of_dns(tm
     assert text.exit_code == 0, text.output
     assert f"{a} (read by dmz-aws):" in text.stdout and f"{default} (read by second, third):" in text.stdout
     assert f"{a} is current" in text.stderr and f"{default} is current" in text.stderr
+    problems = [line for line in text.stderr.splitlines() if line.startswith("! ")]
+    assert problems and len(problems) == len(set(problems)), "one round of DNS: each problem said once"
 
 
 def test_each_lock_is_merged_and_refused_on_its_own_terms(tmp_path: Path) -> None:

@@ -120,11 +120,12 @@ def run_resolve(request: ResolveRequest, console: Console) -> int:
         _write_json(reports, request)
     else:
         out = out_console()
+        said: set[str] = set()  # one round of DNS: a problem is said once, not once per lock
         for outcome, fits, written in reports:
             if several:
                 read_by = readers[outcome.lock_path.resolve()].stacks
                 out.print(f"{outcome.lock_path} (read by {', '.join(read_by)}):", markup=False)
-            print_resolve(outcome, request, console, fits, written, out)
+            print_resolve(outcome, request, console, fits, written, out, said)
     _note_unwritten(readers, request, console)
     broken_any = any(f.error for _, fits, _ in reports for f in fits)
     if request.check:

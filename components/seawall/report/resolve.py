@@ -57,8 +57,12 @@ def print_resolve(
     fits: Sequence[StackFit] = (),
     written: bool | None = None,
     out: Console | None = None,
+    said: set[str] | None = None,
 ) -> None:
-    """The change tables and each stack's fit on ``out`` (stdout); problems and the verdict on ``console`` (stderr)."""
+    """The change tables and each stack's fit on ``out`` (stdout); problems and the verdict on ``console`` (stderr).
+
+    ``said``: problem lines already printed in this run (one round of DNS, several locks), not printed again.
+    """
     if outcome.nothing_resolved:
         # One line, not one "failed" line per host and a table of documented addresses as if they were news.
         console.print(nothing_resolved_text(outcome, request), markup=False)
@@ -81,7 +85,12 @@ def print_resolve(
     for fit in fits:
         out.print(f"{fit.stack}: {'fits' if fit.error is None else 'STOPS PLANNING: ' + fit.error}", markup=False)
     for problem in outcome.problems:
-        console.print(f"! {problem.subject}: {problem.kind}: {problem.text}", style="yellow", markup=False)
+        line = f"! {problem.subject}: {problem.kind}: {problem.text}"
+        if said is not None:
+            if line in said:
+                continue
+            said.add(line)
+        console.print(line, style="yellow", markup=False)
     failures = outcome.failures
     broken = [f.stack for f in fits if f.error]
     path = outcome.lock_path
