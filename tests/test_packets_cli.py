@@ -366,3 +366,111 @@ def test_a_hostile_pulumi_project_file_is_one_line(tmp_path: Path) -> None:
             os.chdir(here)
         assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
         assert "Pulumi.yaml" in result.stderr and "Traceback" not in result.output
+
+
+# --- spellings a hostile review found hiding broadening: each now exit 3 ---
+
+
+def _none(d: Plan) -> None:
+    pass
+
+
+def _source_ports(ports: str) -> Edit:
+    def edit(d: Plan) -> None:
+        rule(d, "in-tcp-25-internet")["sourcePortRange"] = ports
+
+    return edit
+
+
+def _low_source_deny(d: Plan) -> None:
+    """A deny of TCP from source ports 0-1023 above everything: real clients use high ports and pass it."""
+    rules(d).append({**_rdp("Deny", "deny-low-ports", 100), "destinationPortRange": "*", "sourcePortRange": "0-1023"})
+
+
+def _low_source_deny_and_ssh(d: Plan) -> None:
+    _low_source_deny(d)
+    rules(d).append({**_rdp("Allow", "ssh-anywhere", 200), "destinationPortRange": "22"})
+
+
+def _icmp(from_port: int, to_port: int) -> Edit:
+    def edit(d: Plan) -> None:
+        r = ssh_aws(d)["inputs"]
+        r["ipProtocol"], r["fromPort"], r["toPort"] = "icmp", from_port, to_port
+
+    return edit
+
+
+def _rule_to_parent(d: Plan) -> None:
+    """A child's internet rule attached to the parent's group, its own tags left as they were."""
+    r = next(r for r in d["resources"] if r["name"] == "mss-distributed-child-in-tcp-25-internet-ipv4")
+    r["inputs"]["securityGroupId"] = "${mss-distributed-parent-sg.id}"
+
+
+def _versioned_nsg(d: Plan) -> None:
+    nsg = next(r for r in d["resources"] if r["type"] == NSG)
+    nsg["type"] = "azure-native:network/v20230901:NetworkSecurityGroup"
+
+
+def _aws_native_ingress(d: Plan) -> None:
+    d["resources"].append(
+        {
+            "type": "aws-native:ec2:SecurityGroupIngress",
+            "name": "everything",
+            "urn": "urn:pulumi:dmz-aws::seawall::aws-native:ec2:SecurityGroupIngress::everything",
+            "inputs": {"groupId": "${dmz-gateway-sg.id}", "ipProtocol": "-1", "cidrIp": "0.0.0.0/0"},
+        }
+    )
+
+
+def _mixed(widen: bool) -> Edit:
+    """Both clouds' firewalls in one plan (their roles share the name gateway); ``widen``: SSH on AWS from anywhere."""
+
+    def edit(d: Plan) -> None:
+        d["resources"] += plan("dmz-azure")["resources"]
+        if widen:
+            ssh_aws(d)["inputs"]["cidrIpv4"] = "0.0.0.0/0"
+
+    return edit
+
+
+# (case, stack, base edit, head edit, exit with --fail-on broadening, a phrase the output must hold)
+HIDDEN: list[tuple[str, str, Edit, Edit, int, str]] = [
+    ("an allow's source ports widened to *", "dmz-azure", _source_ports("1024-65535"), _none, 3, "cannot judge"),
+    (
+        "an allow behind a deny of low source ports",
+        "dmz-azure",
+        _low_source_deny,
+        _low_source_deny_and_ssh,
+        3,
+        "its rules changed around what seawall reads approximately",
+    ),
+    (
+        "the same deny of low source ports, nothing else",
+        "dmz-azure",
+        _low_source_deny,
+        _low_source_deny,
+        0,
+        "no firewall change",
+    ),
+    ("ICMP echo-reply widened to every type", "dmz-aws", _icmp(0, 0), _icmp(-1, -1), 3, "ICMP type 0 code 0"),
+    ("ICMP echo request (type 8, code 0) is a rule AWS accepts", "dmz-aws", _none, _icmp(8, 0), 3, "icmp"),
+    ("a rule moved to another role's group", "mss-distributed-aws", _none, _rule_to_parent, 3, "parent"),
+    ("an NSG under a versioned type token", "dmz-azure", _none, _versioned_nsg, 3, "cannot judge"),
+    ("a group rule of the Cloud Control provider", "dmz-aws", _none, _aws_native_ingress, 3, "cannot judge"),
+    ("AWS SSH widened in a plan that holds both clouds", "dmz-aws", _mixed(False), _mixed(True), 3, "aws:gateway"),
+]
+
+
+@pytest.mark.parametrize(("case", "stack", "before", "after", "code", "phrase"), HIDDEN, ids=[c[0] for c in HIDDEN])
+def test_spellings_that_hid_broadening(
+    tmp_path: Path, case: str, stack: str, before: Edit, after: Edit, code: int, phrase: str
+) -> None:
+    base, head = plan(stack), plan(stack)
+    before(base)
+    after(head)
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    (tmp_path / "head.json").write_text(json.dumps(head))
+    args = ["diff", str(tmp_path / "base.json"), str(tmp_path / "head.json"), "-f", "table", "--fail-on", "broadening"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == code, (case, result.output)
+    assert phrase in result.stdout, (case, result.stdout)

@@ -1007,8 +1007,11 @@ def _check_aws_rule(check: _Checker, inputs: Mapping[str, Any], at: str) -> None
     ]
     if inputs.get("toPort") is not None and inputs.get("fromPort") is None:
         check.fail(f"{at}.fromPort", "missing while toPort is set; valid: both, or neither for every port")
-    if len(ports) == 2 and ports[1] < ports[0]:
+    icmp = protocol in ("icmp", "icmpv6", "1", "58")  # fromPort is the ICMP type, toPort the code; -1: every one
+    if len(ports) == 2 and ports[1] < ports[0] and not icmp:
         check.fail(f"{at}.toPort", f"{ports[1]} is below fromPort {ports[0]}; valid: toPort ≥ fromPort")
+    if icmp and any(port > 255 for port in ports):
+        check.fail(f"{at}.fromPort", "an ICMP type and code are -1 to 255; valid: fromPort type, toPort code")
     peers = [key for key in AWS_PEERS if inputs.get(key) not in (None, "")]
     if len(peers) != 1:
         found = f"{' and '.join(peers)} are both set" if peers else "no peer"

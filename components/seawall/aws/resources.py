@@ -35,7 +35,8 @@ def _flow(r: Resource, index: ResourceIndex) -> RuleFlow:
     ports = _port_range(i)
     everything = ports is None
     first, last = ports or (0, 65535)
-    role = tags.get(ROLE_TAG) or index.tag(SECURITY_GROUP, i.get("securityGroupId"), ROLE_TAG) or "?"
+    # The group the rule is attached to decides whose rule it is; the rule's own tag only when the group is not known.
+    role = index.tag(SECURITY_GROUP, i.get("securityGroupId"), ROLE_TAG) or tags.get(ROLE_TAG) or "?"
     return RuleFlow(
         resource=r,
         label=r.name,

@@ -106,6 +106,11 @@ class PacketRule:
     default: bool = False  # one of Azure's default rules
 
 
+# The key of an unknown the model reads approximately (a rule's source ports, an unreadable priority,
+# protocol or ports): the same one on both sides does not cancel when the rules around it change.
+INEXACT = "inexact::"
+
+
 @dataclass(frozen=True)
 class Unknown:
     """Something that can change what passes and that the model cannot evaluate."""
@@ -430,10 +435,12 @@ def compare(base: Admitted, head: Admitted) -> Comparison:
     minus the base rules that meet it, so only what a change touches is built.
     """
     broadening, narrowing = [], []
+    changed: list[tuple[str, Direction]] = []  # roles whose rules differ, whatever they admit
     for key in sorted(base.sets.keys() | head.sets.keys()):
         sa, sb = base.sets.get(key), head.sets.get(key)
         if sa is not None and sb is not None and sa.signature == sb.signature:
             continue
+        changed.append(key)
         # Only the rules one side has and the other lacks can admit what the other does not.
         gained: Collection[Box] | None = None
         lost: Collection[Box] | None = None
@@ -450,10 +457,29 @@ def compare(base: Admitted, head: Admitted) -> Comparison:
             narrowing.append(Change(*key, less, tuple(_responsible(sa, less, lost))))
     base_keys = {u.key for u in base.unknown}
     head_keys = {u.key for u in head.unknown}
+    added = [u for u in head.unknown if u.key not in base_keys]
+    # A rule read approximately is exact only while nothing around it changes: an allow read as every
+    # source port hides a widening of its ports; a deny read so shadows an allow that real clients pass.
+    inexact: dict[str, list[Unknown]] = {}
+    for u in head.unknown:
+        if u.key.startswith(INEXACT) and u.key in base_keys and u.role is not None:
+            inexact.setdefault(u.role, []).append(u)
+    # Base read wider than it is (an allow's source ports, an ICMP type) hides what head adds beyond it.
+    added += [
+        Unknown(u.role, f"was-{u.key}", f"before this change, {u.text}")
+        for u in base.unknown
+        if u.key.startswith(INEXACT) and u.key not in head_keys
+    ]
+    for role, direction in changed:
+        found = inexact.get(role) or inexact.get(role.rpartition(":")[2])  # aws:gateway in a plan of both clouds
+        if found:
+            what = "; ".join(u.text for u in found[:2]) + (f" and {len(found) - 2} more" if len(found) > 2 else "")
+            text = f"{role} ({direction}): its rules changed around what seawall reads approximately ({what})"
+            added.append(Unknown(role, f"changed-around::{role}::{direction}", text))
     return Comparison(
         tuple(broadening),
         tuple(narrowing),
-        tuple(u for u in head.unknown if u.key not in base_keys),
+        tuple(added),
         tuple(u for u in base.unknown if u.key not in head_keys),
     )
 

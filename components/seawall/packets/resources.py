@@ -12,6 +12,7 @@ from seawall.azure.limits import APPLICATION_SECURITY_GROUP, NETWORK_SECURITY_GR
 from seawall.packets.admitted import (
     ALL_PORTS,
     ALL_PROTOCOLS,
+    INEXACT,
     Admitted,
     PacketRule,
     Unknown,
@@ -43,7 +44,15 @@ UNMODELLED = (
     "azure-native:network:AzureFirewall",
     "azure-native:network:FirewallPolicy",
     "azure-native:network:VirtualNetwork",
+    "azure-native:network:AdminRule",  # Azure Virtual Network Manager: evaluated before NSGs, can always-allow
+    "azure-native:network:SecurityAdminConfiguration",
+    "azure-native:network:AdminRuleCollection",
     "azure:network/",
+    "aws:ec2/networkInterface:",  # its securityGroups attach groups to interfaces
+    "aws:ec2/securityGroupAssociation:",
+    "aws:vpc/securityGroupVpcAssociation:",
+    "aws-native:ec2:",  # the Cloud Control provider's groups, rules, ACLs
+    "azure-native:network/",  # a versioned token (network/v20230901) seawall did not read as its own
 )
 
 
@@ -67,16 +76,28 @@ def admitted_from(resources: Iterable[Resource] | ResourceIndex) -> Admitted:
             rules += _azure_rules(r, index, unknown)
         elif r.type.startswith(UNMODELLED):
             unknown.append(_unmodelled(r, f"{r.type} {r.name} can change what passes; seawall does not model it"))
-    if len(clouds) > 1:
+    if len(clouds) > 1:  # two firewalls: a role of each cloud is its own (aws:gateway, azure:gateway)
         aws = build("aws", [x for x in rules if not x.nsg], unknown)
         azure = build("azure", [x for x in rules if x.nsg])
-        return Admitted("aws+azure", {**aws.sets, **azure.sets}, aws.unknown)
+        sets = {
+            (f"{cloud}:{role}", d): found
+            for cloud, m in (("aws", aws), ("azure", azure))
+            for (role, d), found in m.sets.items()
+        }
+        for (role, _), found in sets.items():
+            found.role = role
+        return Admitted("aws+azure", sets, aws.unknown)
     return build(next(iter(clouds), ""), rules, unknown)
 
 
 def _unmodelled(r: Resource, text: str) -> Unknown:
     digest = json.dumps(r.inputs, sort_keys=True, default=str)
     return Unknown(None, f"{r.type}::{r.name}::{digest}", text)
+
+
+def _content(inputs: Mapping[str, Any], leave: tuple[str, ...]) -> str:
+    """A rule's content without what does not change what passes (its name, description, tags)."""
+    return json.dumps({k: v for k, v in inputs.items() if k not in leave}, sort_keys=True, default=str)
 
 
 def _tags(r: Resource) -> Mapping[str, Any]:
@@ -90,14 +111,24 @@ def _tags(r: Resource) -> Mapping[str, Any]:
 def _aws_rule(r: Resource, index: ResourceIndex, unknown: list[Unknown]) -> PacketRule:
     i = r.inputs
     tags = _tags(r)
-    role = str(tags.get(ROLE_TAG) or index.tag(SECURITY_GROUP, i.get("securityGroupId"), ROLE_TAG) or "?")
+    # The group the rule is attached to decides whose rule it is; the rule's own tag only when the group is not known.
+    role = str(index.tag(SECURITY_GROUP, i.get("securityGroupId"), ROLE_TAG) or tags.get(ROLE_TAG) or "?")
     protocols = protocol_ranges(str(i.get("ipProtocol", "")))
     if protocols is None:
-        unknown.append(Unknown(role, f"protocol::{r.name}::{i.get('ipProtocol')}", f"{r.name}: protocol unreadable"))
+        unknown.append(
+            Unknown(role, f"{INEXACT}protocol::{r.name}::{i.get('ipProtocol')}", f"{r.name}: protocol unreadable")
+        )
         protocols = ALL_PROTOCOLS
+    if str(i.get("ipProtocol", "")).casefold() in ("icmp", "icmpv6", "1", "58") and i.get("fromPort") not in (None, -1):
+        # fromPort/toPort are an ICMP type and code; the model reads every ICMP packet, wider on either side.
+        what = f"ICMP type {i.get('fromPort')} code {i.get('toPort')}"
+        key = f"{INEXACT}icmp::{role}::{r.type}::{_content(i, ('tags', 'description'))}"  # a rename is the same rule
+        unknown.append(Unknown(role, key, f"{r.name}: {what} is not modelled (read as every type)"))
     ports = _aws_ports(i)
     if ports is None:
-        unknown.append(Unknown(role, f"ports::{r.name}::{i.get('fromPort')}-{i.get('toPort')}", f"{r.name}: ports"))
+        unknown.append(
+            Unknown(role, f"{INEXACT}ports::{r.name}::{i.get('fromPort')}-{i.get('toPort')}", f"{r.name}: ports")
+        )
         ports = ALL_PORTS
     peer = _aws_peer(r, index, role, unknown)
     ids_text = tags.get("seawall:entries")
@@ -122,8 +153,8 @@ def _aws_ports(i: Mapping[str, Any]) -> tuple[tuple[int, int], ...] | None:
         hi = int(last) if last is not None else lo
     except (TypeError, ValueError):
         return None  # unknown until apply: every port, and an unknown
-    if lo == -1:  # ICMP: every type
-        return ALL_PORTS
+    if lo == -1 or str(i.get("ipProtocol", "")).casefold() in ("icmp", "icmpv6", "1", "58"):
+        return ALL_PORTS  # ICMP: type and code, read as every one (an inexact unknown says so)
     return ((max(lo, 0), min(hi, 65535)),) if lo <= hi else None
 
 
@@ -200,7 +231,7 @@ def _azure_rules(r: Resource, index: ResourceIndex, unknown: list[Unknown]) -> I
     raw = r.inputs.get("securityRules")
     rules = [x for x in raw if isinstance(x, Mapping)] if isinstance(raw, list | tuple) else []
     if raw is not None and not isinstance(raw, list | tuple):
-        unknown.append(Unknown(role, f"rules::{r.name}::{raw}", f"{r.name}: securityRules unknown"))
+        unknown.append(Unknown(role, f"{INEXACT}rules::{r.name}::{raw}", f"{r.name}: securityRules unknown"))
     for rule in rules:
         yield azure_rule(r.name, role, rule, lambda ref: index.tag(APPLICATION_SECURITY_GROUP, ref, ROLE_TAG), unknown)
     yield from anchors(r.name, role)  # an NSG with no rules of a direction still has Azure's defaults
@@ -218,25 +249,33 @@ def azure_rule(
     inbound = str(rule.get("direction", "")).casefold() == "inbound"
     access = str(rule.get("access", "")).casefold()
     if access not in ("allow", "deny"):
-        unknown.append(Unknown(role, f"access::{label}::{rule.get('access')}", f"{label}: access unknown"))
+        unknown.append(Unknown(role, f"{INEXACT}access::{label}::{rule.get('access')}", f"{label}: access unknown"))
     priority = rule.get("priority")
     if isinstance(priority, bool) or not isinstance(priority, int):
-        unknown.append(Unknown(role, f"priority::{label}::{priority}", f"{label}: priority unknown"))
+        unknown.append(Unknown(role, f"{INEXACT}priority::{label}::{priority}", f"{label}: priority unknown"))
         priority = None
     protocols = protocol_ranges(str(rule.get("protocol", "*")))
     if protocols is None:
-        unknown.append(Unknown(role, f"protocol::{label}::{rule.get('protocol')}", f"{label}: protocol unknown"))
+        unknown.append(
+            Unknown(role, f"{INEXACT}protocol::{label}::{rule.get('protocol')}", f"{label}: protocol unknown")
+        )
         protocols = ALL_PROTOCOLS
     source_ports = _port_texts(rule, "source")
-    if source_ports != ["*"] and access != "allow":  # an allow read as every source port is the wider reading
+    if source_ports != ["*"]:  # read as every source port: wider for head, and for base too, which hides
         unknown.append(
-            Unknown(role, f"sourceports::{label}::{source_ports}", f"{label}: a deny's source ports are not modelled")
+            Unknown(
+                role,
+                f"{INEXACT}sourceports::{nsg}::{_content(rule, ('name', 'description'))}",  # a rename is the same rule
+                f"{label}: source ports {', '.join(source_ports)} are not modelled (read as every source port)",
+            )
         )
     ports: list[tuple[int, int]] = []
     for text in _port_texts(rule, "destination"):
         parsed = _port(text)
         if parsed is None:
-            unknown.append(Unknown(role, f"ports::{label}::{text}", f"{label}: destination ports {text!r} unknown"))
+            unknown.append(
+                Unknown(role, f"{INEXACT}ports::{label}::{text}", f"{label}: destination ports {text!r} unknown")
+            )
             parsed = (0, 65535)
         ports.append(parsed)
     source = _azure_side(rule, "source", label, role, asg_role, unknown)
