@@ -185,13 +185,20 @@ class ResourceIndex:
 
     def ref(self, type_: str, reference: Any) -> Resource | None:
         """The resource a ``${name.id}`` reference points at (None when unknown or external)."""
-        match = REFERENCE.match(reference) if isinstance(reference, str) else None
-        return self._by_key.get((type_, match.group(1))) if match else None
+        name = _referenced(reference) if isinstance(reference, str) else None
+        return self._by_key.get((type_, name)) if name is not None else None
 
     def tag(self, type_: str, reference: Any, key: str) -> str | None:
         target = self.ref(type_, reference)
         tags = None if target is None else target.inputs.get("tags")
         return tags.get(key) if isinstance(tags, Mapping) else None
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _referenced(reference: str) -> str | None:
+    """``dmz-gateway-sg`` from ``${dmz-gateway-sg.id}`` (every rule of a group names it: read once)."""
+    match = REFERENCE.match(reference)
+    return match.group(1) if match else None
 
 
 def description_ids(text: str) -> tuple[str, ...] | None:
