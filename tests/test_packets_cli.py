@@ -422,6 +422,18 @@ def _aws_native_ingress(d: Plan) -> None:
     )
 
 
+def _other_type(d: Plan) -> None:
+    """A resource of a type seawall neither reads nor lists (a provider's new firewall rule, say)."""
+    d["resources"].append(
+        {
+            "type": "aws:ec2/transitGatewayPolicyTableRule:Allow",
+            "name": "through",
+            "urn": "urn:pulumi:dmz-aws::seawall::aws:ec2/transitGatewayPolicyTableRule:Allow::through",
+            "inputs": {"cidr": "0.0.0.0/0"},
+        }
+    )
+
+
 def _mixed(widen: bool) -> Edit:
     """Both clouds' firewalls in one plan (their roles share the name gateway); ``widen``: SSH on AWS from anywhere."""
 
@@ -457,6 +469,8 @@ HIDDEN: list[tuple[str, str, Edit, Edit, int, str]] = [
     ("a rule moved to another role's group", "mss-distributed-aws", _none, _rule_to_parent, 3, "parent"),
     ("an NSG under a versioned type token", "dmz-azure", _none, _versioned_nsg, 3, "cannot judge"),
     ("a group rule of the Cloud Control provider", "dmz-aws", _none, _aws_native_ingress, 3, "cannot judge"),
+    ("a resource of a type seawall does not read", "dmz-aws", _none, _other_type, 3, "does not read"),
+    ("the same such resource on both sides", "dmz-aws", _other_type, _other_type, 0, "no firewall change"),
     ("AWS SSH widened in a plan that holds both clouds", "dmz-aws", _mixed(False), _mixed(True), 3, "aws:gateway"),
 ]
 

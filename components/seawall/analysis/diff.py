@@ -174,7 +174,7 @@ class _Plan:
     @cached_property
     def model(self) -> Admitted:
         """What the plan's firewalls admit, built once per plan."""
-        return admitted_from(self.index)
+        return admitted_from(self.index, every_type=True)
 
     @cached_property
     def _flow_tables(self) -> tuple[dict[FlowKey, tuple[str, ...]], dict[str, set[FlowKey]]]:

@@ -56,8 +56,20 @@ UNMODELLED = (
 )
 
 
-def admitted_from(resources: Iterable[Resource] | ResourceIndex) -> Admitted:
-    """The model of a plan's (or a preview's) firewall resources, AWS and Azure alike."""
+READ_TYPES = frozenset(
+    {INGRESS_RULE, EGRESS_RULE, SECURITY_GROUP, PREFIX_LIST, NETWORK_SECURITY_GROUP, APPLICATION_SECURITY_GROUP}
+)
+# What a seawall plan holds besides the resources the model reads: components, Pulumi's own.
+HARMLESS = ("seawall:index:", "pulumi:")
+
+
+def admitted_from(resources: Iterable[Resource] | ResourceIndex, every_type: bool = False) -> Admitted:
+    """The model of a plan's (or a preview's) firewall resources, AWS and Azure alike.
+
+    ``every_type``: a resource of a type seawall neither reads nor knows to be harmless is an unknown
+    (a diff of two plans: a plan holds seawall's resources, and anything else in it may change what
+    passes). Without it only the known traffic-affecting types are (a whole project's preview).
+    """
     index = resources if isinstance(resources, ResourceIndex) else ResourceIndex(resources)
     rules: list[PacketRule] = []
     unknown: list[Unknown] = []
@@ -76,6 +88,10 @@ def admitted_from(resources: Iterable[Resource] | ResourceIndex) -> Admitted:
             rules += _azure_rules(r, index, unknown)
         elif r.type.startswith(UNMODELLED):
             unknown.append(_unmodelled(r, f"{r.type} {r.name} can change what passes; seawall does not model it"))
+        elif every_type and r.type not in READ_TYPES and not r.type.startswith(HARMLESS):
+            unknown.append(
+                _unmodelled(r, f"{r.type} {r.name} is a type seawall does not read; it may change what passes")
+            )
     if len(clouds) > 1:  # two firewalls: a role of each cloud is its own (aws:gateway, azure:gateway)
         aws = build("aws", [x for x in rules if not x.nsg], unknown)
         azure = build("azure", [x for x in rules if x.nsg])
