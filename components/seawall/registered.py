@@ -85,21 +85,7 @@ class RuleView:
     def of(cls, flow: RuleFlow, seen: FarSide) -> RuleView:
         """A rule's flow with what the cloud sees on its far side."""
         return cls(
-            resource=flow.resource,
-            label=flow.label,
-            role=flow.role,
-            direction=flow.direction,
-            protocol=flow.protocol,
-            first=flow.first,
-            last=flow.last,
-            ports=flow.ports,
-            peer_internet=seen.internet,
-            peers=flow.peers,
-            ids=flow.ids,
-            product=flow.product,
-            ipv4=seen.ipv4,
-            ipv6=seen.ipv6,
-            unlisted=seen.unlisted,
+            **flow._asdict(), peer_internet=seen.internet, ipv4=seen.ipv4, ipv6=seen.ipv6, unlisted=seen.unlisted
         )
 
 

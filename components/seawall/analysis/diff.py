@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
 from seawall.analysis.ruleviews import rule_flows, service_sets
-from seawall.aws.limits import EGRESS_RULE, INGRESS_RULE, LEGACY_RULE, PREFIX_LIST, SECURITY_GROUP
+from seawall.aws.limits import EGRESS_RULE, ICMP_PROTOCOLS, INGRESS_RULE, LEGACY_RULE, PREFIX_LIST, SECURITY_GROUP
 from seawall.azure.limits import (
     ANY_ADDRESS,
     APPLICATION_SECURITY_GROUP,
@@ -1007,7 +1007,7 @@ def _check_aws_rule(check: _Checker, inputs: Mapping[str, Any], at: str) -> None
     ]
     if inputs.get("toPort") is not None and inputs.get("fromPort") is None:
         check.fail(f"{at}.fromPort", "missing while toPort is set; valid: both, or neither for every port")
-    icmp = protocol in ("icmp", "icmpv6", "1", "58")  # fromPort is the ICMP type, toPort the code; -1: every one
+    icmp = protocol in ICMP_PROTOCOLS  # fromPort is the ICMP type, toPort the code; -1: every one
     if len(ports) == 2 and ports[1] < ports[0] and not icmp:
         check.fail(f"{at}.toPort", f"{ports[1]} is below fromPort {ports[0]}; valid: toPort ≥ fromPort")
     if icmp and any(port > 255 for port in ports):

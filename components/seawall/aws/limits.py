@@ -47,6 +47,8 @@ VPC_ID_PATTERN = r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$"
 
 # --- Tags (EC2 "Tag restrictions") ---
 MAX_TAGS_PER_RESOURCE = 50
+# ipProtocol values whose fromPort/toPort are an ICMP type and code (-1: every one), not ports.
+ICMP_PROTOCOLS = frozenset({"icmp", "icmpv6", "1", "58"})
 MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
 RESERVED_TAG_KEY_PREFIX = "aws:"

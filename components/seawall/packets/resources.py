@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
-from seawall.aws.limits import EGRESS_RULE, INGRESS_RULE, PREFIX_LIST, SECURITY_GROUP
+from seawall.aws.limits import EGRESS_RULE, ICMP_PROTOCOLS, INGRESS_RULE, PREFIX_LIST, SECURITY_GROUP
 from seawall.azure.limits import APPLICATION_SECURITY_GROUP, NETWORK_SECURITY_GROUP
 from seawall.packets.admitted import (
     ALL_PORTS,
@@ -135,7 +135,7 @@ def _aws_rule(r: Resource, index: ResourceIndex, unknown: list[Unknown]) -> Pack
             Unknown(role, f"{INEXACT}protocol::{r.name}::{i.get('ipProtocol')}", f"{r.name}: protocol unreadable")
         )
         protocols = ALL_PROTOCOLS
-    if str(i.get("ipProtocol", "")).casefold() in ("icmp", "icmpv6", "1", "58") and i.get("fromPort") not in (None, -1):
+    if str(i.get("ipProtocol", "")).casefold() in ICMP_PROTOCOLS and i.get("fromPort") not in (None, -1):
         # fromPort/toPort are an ICMP type and code; the model reads every ICMP packet, wider on either side.
         what = f"ICMP type {i.get('fromPort')} code {i.get('toPort')}"
         key = f"{INEXACT}icmp::{role}::{r.type}::{_content(i, ('tags', 'description'))}"  # a rename is the same rule
@@ -169,7 +169,7 @@ def _aws_ports(i: Mapping[str, Any]) -> tuple[tuple[int, int], ...] | None:
         hi = int(last) if last is not None else lo
     except (TypeError, ValueError):
         return None  # unknown until apply: every port, and an unknown
-    if lo == -1 or str(i.get("ipProtocol", "")).casefold() in ("icmp", "icmpv6", "1", "58"):
+    if lo == -1 or str(i.get("ipProtocol", "")).casefold() in ICMP_PROTOCOLS:
         return ALL_PORTS  # ICMP: type and code, read as every one (an inexact unknown says so)
     return ((max(lo, 0), min(hi, 65535)),) if lo <= hi else None
 
