@@ -152,6 +152,39 @@ def test_azure_limits() -> None:
     assert any("standalone SecurityRule" in m for m in found)
 
 
+def _extra(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    return {"type": type_, "name": name, "urn": f"urn:pulumi:s::p::{type_}::{name}", "inputs": inputs}
+
+
+def test_a_project_resource_that_adds_rules_seawall_does_not_read_cannot_pass() -> None:
+    """Judged by what a type's token says it is, not by a list: a newer API version or another provider's group
+    rule is found; attachments, associations, an emptied default group and unrelated types are not findings."""
+    open_all = {"ipProtocol": "-1", "cidrIp": "0.0.0.0/0", "groupId": "${dmz-gateway-sg.id}"}
+    blind = [
+        _extra("aws-native:ec2:SecurityGroupIngress", "everything", open_all),
+        _extra("azure-native:network/v20240101:SecurityRule", "v-rule", {"access": "Allow"}),
+        _extra(
+            "azure-native:network/v20230901:NetworkSecurityGroup", "v-nsg", {"securityRules": [{"access": "Allow"}]}
+        ),
+        _extra("azure:network/networkSecurityRule:NetworkSecurityRule", "classic", {"access": "Allow"}),
+        _extra("azure-native:network:AdminRule", "always-allow", {"access": "AlwaysAllow"}),
+        _extra("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default", {"ingress": [{"protocol": "-1"}]}),
+        _extra("aws-native:ec2:SecurityGroup", "native-sg", {"securityGroupIngress": [{"ipProtocol": "-1"}]}),
+    ]
+    harmless = [
+        _extra("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "emptied", {"vpcId": "vpc-1"}),
+        _extra("aws:ec2/networkInterfaceSecurityGroupAttachment:NetworkInterfaceSecurityGroupAttachment", "a", {}),
+        _extra("aws:vpc/securityGroupVpcAssociation:SecurityGroupVpcAssociation", "b", {}),
+        _extra("aws:s3/bucket:Bucket", "logs", {}),
+        _extra("azure-native:network/v20230901:NetworkSecurityGroup", "no-rules", {"securityRules": []}),
+    ]
+    found = violations(mutable("dmz-aws") + blind + harmless, "rules-judged")
+    assert len(found) == len(blind), found
+    for extra in blind:
+        assert any(f"{extra['type']} {extra['name']} can add allow rules" in m for m in found), extra
+    assert RULES["rules-judged"].default == "mandatory"
+
+
 def test_levels_make_a_rule_advisory_or_disable_it(tmp_path: Any) -> None:
     stacks = tmp_path / "stacks"
     stacks.mkdir()

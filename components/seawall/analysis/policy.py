@@ -35,7 +35,7 @@ from seawall.netaddr import INTERNET_EQUIVALENT_PREFIX, Network, coverage_text, 
 from seawall.packets.admitted import box, protocol_ranges
 from seawall.packets.describe import ports_text, protocol_text
 from seawall.packets.measure import coverage, internet
-from seawall.packets.resources import admitted_from
+from seawall.packets.resources import admitted_from, carries_rules
 from seawall.packets.space import (
     ALL_ADDRESSES,
     Node,
@@ -248,6 +248,19 @@ def traceable(ctx: Context) -> Iterator[Finding]:
         unknown = [i for i in v.ids if i not in ctx.entries]
         if unknown:
             yield v.resource, f"{v.label}: unknown catalogue id(s) {', '.join(unknown)}"
+
+
+def rules_judged(ctx: Context) -> Iterator[Finding]:
+    """Resources that can add allow rules seawall does not read: every other verdict is blind to them."""
+    reported = (LEGACY_RULE, STANDALONE_SECURITY_RULE)  # aws-limits and azure-limits name these already
+    for r in ctx.resources:
+        if r.type not in reported and carries_rules(r):
+            yield (
+                r,
+                f"{r.type} {r.name} can add allow rules and seawall does not read this type, so what it opens "
+                "cannot be judged; write the rules as aws.vpc SecurityGroupIngressRule/EgressRule or "
+                "azure-native:network:NetworkSecurityGroup securityRules",
+            )
 
 
 def internet_egress_opted_in(ctx: Context) -> Iterator[Finding]:
@@ -499,6 +512,12 @@ RULES: dict[str, Rule] = {
             no_product_internal_ports,
         ),
         Rule("traceable", "Every rule names the catalogue entries that justify it.", "mandatory", traceable),
+        Rule(
+            "rules-judged",
+            "Every resource that can add allow rules is of a type seawall reads (another provider's or API version's security group or rule, an Azure Virtual Network Manager admin rule, a default security group with rules cannot be judged).",
+            "mandatory",
+            rules_judged,
+        ),
         Rule(
             "internet-egress-opted-in",
             "Egress to the whole internet only for entries whose peer is the internet or services the stack opted in.",

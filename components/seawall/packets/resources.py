@@ -63,6 +63,37 @@ READ_TYPES = frozenset(
 HARMLESS = ("seawall:index:", "pulumi:")
 
 
+# Words in a type token that say its resources carry allow rules (security groups and their rules under
+# any provider or API version, NSG rules, Azure Virtual Network Manager admin rules, which can always-allow).
+RULE_WORDS = ("securitygroup", "securityrule", "adminrule", "securityadmin")
+# ...unless the token says it only attaches or associates a group.
+ATTACH_WORDS = ("association", "attachment")
+
+
+def carries_rules(r: Resource) -> bool:
+    """The resource can add allow rules and seawall does not read them: a whole project's ``check`` cannot judge it.
+
+    Judged by the type token's words, not a list, so another provider's or a newer API version's group
+    or rule type is caught too; attachments and associations move members, not rules. A group type
+    whose inline rule lists are empty adds none (the default security group emptied, say).
+    """
+    if r.type in READ_TYPES:
+        return False
+    name = r.type.rpartition(":")[2].casefold()
+    module = r.type.casefold()
+    if any(w in module for w in ATTACH_WORDS) or not any(w in module for w in RULE_WORDS):
+        return False
+    if name.endswith(("securitygroup", "networksecuritygroup")) and "securityrules" not in r.inputs:
+        inline = [r.inputs.get(k) for k in ("ingress", "egress", "securityGroupIngress", "securityGroupEgress")]
+        return any(x not in (None, [], ()) for x in inline) or _unknown_inline(r)
+    return True
+
+
+def _unknown_inline(r: Resource) -> bool:
+    """A group type seawall does not read whose inputs name rules under keys it does not know."""
+    return any("rule" in k.casefold() and v not in (None, [], ()) for k, v in r.inputs.items())
+
+
 def admitted_from(resources: Iterable[Resource] | ResourceIndex, every_type: bool = False) -> Admitted:
     """The model of a plan's (or a preview's) firewall resources, AWS and Azure alike.
 
