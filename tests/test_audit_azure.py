@@ -845,3 +845,13 @@ def test_a_stray_nsg_in_another_resource_group_is_judged_by_what_it_admits(arm: 
     line = next(x for x in report["drift"] if x["kind"] == "nsg-outside-resource-group")
     assert line["broadening"].startswith("is attached and admits what the plan does not: tcp/22 on gateway")
     assert "no-management-from-internet" in line["policy"]
+
+
+def test_internet_rewritten_as_every_address_lets_the_networks_members_in(arm: ArmServer, audit: Audit) -> None:
+    """``Internet`` is the space outside the virtual network; ``0.0.0.0/0`` is every address, members too."""
+    d = deploy(arm, DMZ)
+    d.set("gateway", "in-tcp-25-internet", sourceAddressPrefix="0.0.0.0/0")
+    code, report = audit()
+    assert code == 3, report
+    said = [x["broadening"] for x in report["drift"] if x["broadening"]]
+    assert any("tcp/25 from any member of the network at any IPv4 address" in b for b in said), said

@@ -445,6 +445,61 @@ def _mixed(widen: bool) -> Edit:
     return edit
 
 
+def _impostor_group(d: Plan) -> None:
+    """A new group tagged for role parent, made the peer of the child's database rule: its members are anyone's."""
+    parent = next(r for r in d["resources"] if r["name"] == "mss-distributed-parent-sg")
+    d["resources"].append({**copy.deepcopy(parent), "name": "impostor-sg", "urn": parent["urn"] + "-impostor"})
+    r = next(r for r in d["resources"] if r["name"] == "mss-distributed-child-in-tcp-5432-role-parent")
+    r["inputs"]["referencedSecurityGroupId"] = "${impostor-sg.id}"
+
+
+def _impostor_asg(d: Plan) -> None:
+    """A new ASG tagged for role gateway, made the source of an SSH allow (VNet traffic is allowed already)."""
+    asg = next(r for r in d["resources"] if r["type"].endswith("ApplicationSecurityGroup"))
+    d["resources"].append({**copy.deepcopy(asg), "name": "impostor-asg", "urn": asg["urn"] + "-impostor"})
+    rules(d).append(
+        {**_rdp("Allow", "ssh-from-peers", 200), "destinationPortRange": "22", "sourceAddressPrefix": None}
+        | {"sourceApplicationSecurityGroups": [{"id": "${impostor-asg.id}"}]}
+    )
+
+
+def _decoy_nsg(d: Plan) -> None:
+    """Allow-all added to the real NSG, and a second NSG tagged for the role that denies everything."""
+    rules(d).append({**_rdp("Allow", "allow-all", 100), "destinationPortRange": "*", "protocol": "*"})
+    nsg = next(r for r in d["resources"] if r["type"] == NSG)
+    decoy = copy.deepcopy(nsg) | {"name": "decoy-nsg", "urn": nsg["urn"] + "-decoy"}
+    decoy["inputs"]["securityRules"] = [
+        {**_rdp("Deny", f"deny-{w}", 100), "direction": w, "destinationPortRange": "*", "protocol": "*",
+         "sourceAddressPrefix": "*"}
+        for w in ("Inbound", "Outbound")
+    ]  # fmt: skip
+    d["resources"].append(decoy)
+
+
+def _internet_as_every_address(d: Plan) -> None:
+    r = rule(d, "in-tcp-25-internet")
+    del r["sourceAddressPrefix"]
+    r["sourceAddressPrefixes"] = ["0.0.0.0/0", "::/0"]
+
+
+def _smtp_from_10(d: Plan) -> None:
+    """An allow from 10.0.0.0/8 beside the allow from Internet: outside addresses there were in already."""
+    rules(d).append({**rule(d, "in-tcp-25-internet"), "name": "smtp-from-10", "priority": 200,
+                     "sourceAddressPrefix": "10.0.0.0/8"})  # fmt: skip
+
+
+def _asg_rdp(d: Plan) -> None:
+    rules(d).append(
+        {**_rdp("Allow", "rdp-from-gateways", 160), "sourceAddressPrefix": None}
+        | {"sourceApplicationSecurityGroups": [{"id": "${dmz-gateway-asg.id}"}]}
+    )
+
+
+def _deny_10_then_asg_rdp(d: Plan) -> None:
+    rules(d).append({**_rdp("Deny", "no-rdp-from-10", 150), "sourceAddressPrefix": "10.0.0.0/8"})
+    _asg_rdp(d)
+
+
 # (case, stack, base edit, head edit, exit with --fail-on broadening, a phrase the output must hold)
 HIDDEN: list[tuple[str, str, Edit, Edit, int, str]] = [
     ("an allow's source ports widened to *", "dmz-azure", _source_ports("1024-65535"), _none, 3, "cannot judge"),
@@ -472,6 +527,43 @@ HIDDEN: list[tuple[str, str, Edit, Edit, int, str]] = [
     ("a resource of a type seawall does not read", "dmz-aws", _none, _other_type, 3, "does not read"),
     ("the same such resource on both sides", "dmz-aws", _other_type, _other_type, 0, "no firewall change"),
     ("AWS SSH widened in a plan that holds both clouds", "dmz-aws", _mixed(False), _mixed(True), 3, "aws:gateway"),
+    ("a new group tagged for a role, made a peer", "mss-distributed-aws", _none, _impostor_group, 3, "impostor-sg"),
+    ("the same such group on both sides", "mss-distributed-aws", _impostor_group, _impostor_group, 0, "no firewall"),
+    ("a new ASG tagged for a role, made a source", "dmz-azure", _none, _impostor_asg, 3, "impostor-asg"),
+    ("an allow-all beside a decoy deny-all NSG of the role", "dmz-azure", _none, _decoy_nsg, 3, "the whole internet"),
+    # CIDRs reach the virtual network's members at their addresses; tags and ASGs are not read apart from them
+    (
+        "Internet rewritten as 0.0.0.0/0 and ::/0",
+        "dmz-azure",
+        _none,
+        _internet_as_every_address,
+        3,
+        "tcp/25 from any member of the network at any IPv4 or IPv6 address",
+    ),
+    (
+        "an allow from 10.0.0.0/8 beside Internet",
+        "dmz-azure",
+        _none,
+        _smtp_from_10,
+        3,
+        "member of the network at 10.0.0.0/8",
+    ),
+    (
+        "a CIDR deny in front of an allow from an ASG, deleted",
+        "dmz-azure",
+        _deny_10_then_asg_rdp,
+        _asg_rdp,
+        3,
+        "tcp/3389 from role:gateway at 10.0.0.0/8",
+    ),
+    (
+        "the same CIDR deny and ASG allow on both sides",
+        "dmz-azure",
+        _deny_10_then_asg_rdp,
+        _deny_10_then_asg_rdp,
+        0,
+        "no firewall",
+    ),
 ]
 
 

@@ -2,7 +2,8 @@
 
 Hypothesis writes firewalls for both clouds the way plans and previews register them (AWS rules
 with CIDRs of both families, prefix lists and referenced groups; Azure NSGs with priorities,
-allows and denies, service tags, ASGs on both ends, overlapping ranges, a role under two NSGs).
+allows and denies, service tags, ASGs on both ends, overlapping ranges, a role under two NSGs, which
+admits what either admits: the plan does not say where each is attached).
 The oracle reads the same resources on its own, straight from their fields, into z3 formulas over
 one symbolic packet (local end, protocol, port, peer), with Azure's first match and default rules
 written out. For every pair of firewalls the model's answers to "equal?", "subset?" and "what does
@@ -13,6 +14,7 @@ the other side agrees on.
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,16 +22,22 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from seawall.packets.admitted import Admitted
+from seawall.packets.admitted import Admitted, compare
+from seawall.packets.members import MEMBER_TOP, V6_AT, end_node
+from seawall.packets.members import OTHER as OTHER_MEMBER
 from seawall.packets.resources import admitted_from
 from seawall.packets.space import (
     FAMILIES,
     V4_TOP,
     V6_TOP,
+    Node,
     PeerSet,
     Symbols,
+    addr,
+    box_levels,
     contains,
     difference,
+    intervals_node,
     network_set,
     slices,
     subset,
@@ -48,7 +56,9 @@ ASG = "azure-native:network:ApplicationSecurityGroup"
 ROLES = ("web", "db")
 OTHER = "__other__"  # a name no rule mentions, one per symbol family
 
-EXAMPLES = 1000  # per test; three tests of two clouds: 3,000 pairs of firewalls judged by the solver per run
+EXAMPLES = int(
+    os.environ.get("ORACLE_EXAMPLES", "1000")
+)  # per test; three tests of two clouds: 3,000 pairs of firewalls judged by the solver per run
 
 
 def resource(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -170,16 +180,23 @@ def azure_firewall(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 @dataclass
 class Packet:
-    """One symbolic packet: each end is an IPv4 address, an IPv6 address or a symbol."""
+    """One symbolic packet: each end is an IPv4 address, an IPv6 address or a member (a symbol with an
+    address of its own: IPv4, IPv6, or one no rule names)."""
 
     lk: Any
     l4: Any
     l6: Any
     ls: Any
+    lmk: Any
+    lm4: Any
+    lm6: Any
     pk: Any
     p4: Any
     p6: Any
     ps: Any
+    pmk: Any
+    pm4: Any
+    pm6: Any
     proto: Any
     port: Any
 
@@ -189,33 +206,38 @@ class Oracle:
         self.symbols = sorted(set(symbols) | {(f, OTHER) for f in FAMILIES})
         self.p = Packet(
             z3.Int("lk"), z3.BitVec("l4", 32), z3.BitVec("l6", 128), z3.Int("ls"),
+            z3.Int("lmk"), z3.BitVec("lm4", 32), z3.BitVec("lm6", 128),
             z3.Int("pk"), z3.BitVec("p4", 32), z3.BitVec("p6", 128), z3.Int("ps"),
+            z3.Int("pmk"), z3.BitVec("pm4", 32), z3.BitVec("pm6", 128),
             z3.Int("proto"), z3.Int("port"),
         )  # fmt: skip
         p = self.p
         n = len(self.symbols)
         self.domain = z3.And(
             p.lk >= 0, p.lk <= 2, p.pk >= 0, p.pk <= 2, p.ls >= 0, p.ls < n, p.ps >= 0, p.ps < n,
+            p.lmk >= 0, p.lmk <= 2, p.pmk >= 0, p.pmk <= 2,
             p.proto >= 0, p.proto <= 255, p.port >= 0, p.port <= 65535,
         )  # fmt: skip
 
-    def end(self, local: bool) -> tuple[Any, Any, Any, Any]:
+    def end(self, local: bool) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
         p = self.p
-        return (p.lk, p.l4, p.l6, p.ls) if local else (p.pk, p.p4, p.p6, p.ps)
+        return (p.lk, p.l4, p.l6, p.ls, p.lmk, p.lm4, p.lm6) if local else (p.pk, p.p4, p.p6, p.ps, p.pmk, p.pm4, p.pm6)
 
     def cidr(self, text: str, local: bool) -> Any:
-        kind, a4, a6, _ = self.end(local)
+        """An address outside the network in the CIDR, or a member whose own address is in it."""
+        kind, a4, a6, _, mk, m4, m6 = self.end(local)
         net = ipaddress.ip_network(text, strict=False)
-        bits, var, want = (32, a4, 0) if net.version == 4 else (128, a6, 1)
+        bits, var, member, want = (32, a4, m4, 0) if net.version == 4 else (128, a6, m6, 1)
         mask = ((1 << bits) - 1) ^ ((1 << (bits - net.prefixlen)) - 1)
-        return z3.And(kind == want, var & mask == int(net.network_address))
+        outside = z3.And(kind == want, var & mask == int(net.network_address))
+        return z3.Or(outside, z3.And(kind == 2, mk == want, member & mask == int(net.network_address)))
 
     def sym(self, family: str, name: str, local: bool) -> Any:
-        kind, _, _, s = self.end(local)
+        kind, _, _, s, *_ = self.end(local)
         return z3.And(kind == 2, s == self.symbols.index((family, name)))
 
     def family(self, family: str, local: bool) -> Any:
-        kind, _, _, s = self.end(local)
+        kind, _, _, s, *_ = self.end(local)
         return z3.And(kind == 2, z3.Or([s == i for i, (f, _) in enumerate(self.symbols) if f == family]))
 
     def tag(self, text: str, local: bool) -> Any:
@@ -319,7 +341,7 @@ def azure_formulas(o: Oracle, resources: list[dict[str, Any]]) -> dict[tuple[str
             for condition, allow in reversed(chain):
                 admitted = z3.If(condition, z3.BoolVal(allow), admitted)
             per_role.setdefault((role, direction), []).append(admitted)
-    return {k: z3.And(v) for k, v in per_role.items()}
+    return {k: z3.Or(v) for k, v in per_role.items()}  # a member may sit behind any one of its role's NSGs
 
 
 def symbols_in(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -337,21 +359,26 @@ def model(resources: list[dict[str, Any]]) -> Admitted:
     return admitted_from([Resource.from_json(r) for r in resources])
 
 
-def concrete(peers: PeerSet) -> tuple[int, int, int, tuple[str, str]]:
-    """(kind, IPv4, IPv6, symbol) of one member of a set."""
+End = tuple[int, int, int, tuple[str, str], int, int]  # kind, IPv4, IPv6, symbol, member kind, member address
+
+
+def concrete(peers: PeerSet) -> End:
+    """One member of a model's set (a symbol of the model is a member at an address no rule names)."""
     if peers.v4:
-        return 0, peers.v4[0][0], 0, ("role", OTHER)
+        return 0, peers.v4[0][0], 0, ("role", OTHER), 2, 0
     if peers.v6:
-        return 1, 0, peers.v6[0][0], ("role", OTHER)
+        return 1, 0, peers.v6[0][0], ("role", OTHER), 2, 0
     for family, s in peers.symbols:
         if s.cofinite:
-            return 2, 0, 0, (family, OTHER)
+            return 2, 0, 0, (family, OTHER), 2, 0
         if s.names:
-            return 2, 0, 0, (family, sorted(s.names)[0])
+            return 2, 0, 0, (family, sorted(s.names)[0]), 2, 0
     raise AssertionError("an empty set has no member")
 
 
-def as_set(kind: int, a4: int, a6: int, name: tuple[str, str]) -> PeerSet:
+def as_set(end: End) -> PeerSet:
+    """The model's point for an end: an address, or the symbol (a member's address is not the model's)."""
+    kind, a4, a6, name, _, _ = end
     if kind == 0:
         return network_set([str(ipaddress.IPv4Address(a4))])
     if kind == 1:
@@ -359,22 +386,59 @@ def as_set(kind: int, a4: int, a6: int, name: tuple[str, str]) -> PeerSet:
     return symbol(*name)
 
 
-def holds(
-    o: Oracle,
-    formula: Any,
-    local: tuple[int, int, int, tuple[str, str]],
-    proto: int,
-    port: int,
-    peer: tuple[int, int, int, tuple[str, str]],
-) -> bool:
+def member_address(end: End) -> PeerSet | None:
+    """A member's own address as a model point (None when it is one no rule names)."""
+    kind, _, _, _, mk, m = end
+    if kind != 2 or mk == 2:
+        return None
+    return network_set([str(ipaddress.IPv4Address(m) if mk == 0 else ipaddress.IPv6Address(m))])
+
+
+def pair_point(end: End, inside: Node) -> Node:
+    """An end as a point of the members' space (seawall.packets.members)."""
+    kind, a4, a6, (family, name), mk, m = end
+    if kind in (0, 1):
+        return end_node(network_set([str(ipaddress.IPv4Address(a4) if kind == 0 else ipaddress.IPv6Address(a6))]),
+                        PeerSet(), inside)  # fmt: skip
+    at = OTHER_MEMBER if mk == 2 else m if mk == 0 else V6_AT + m
+    member = intervals_node([(at, at)], inside, MEMBER_TOP)
+    return addr(False, False, [(False, ((name, member),) if f == family else ()) for f in FAMILIES])
+
+
+def pair_contains(node: Node, local: End, proto: int, port: int, peer: End) -> bool:
+    packet = box_levels(((proto, proto),), ((port, port),), pair_point(peer, True), lambda i: pair_point(local, i))
+    return subset(packet, node)
+
+
+def holds(o: Oracle, formula: Any, local: End, proto: int, port: int, peer: End) -> bool:
     p = o.p
-    values = [
-        (p.lk, z3.IntVal(local[0])), (p.l4, z3.BitVecVal(local[1], 32)), (p.l6, z3.BitVecVal(local[2], 128)),
-        (p.ls, z3.IntVal(o.symbols.index(local[3]))), (p.pk, z3.IntVal(peer[0])), (p.p4, z3.BitVecVal(peer[1], 32)),
-        (p.p6, z3.BitVecVal(peer[2], 128)), (p.ps, z3.IntVal(o.symbols.index(peer[3]))),
-        (p.proto, z3.IntVal(proto)), (p.port, z3.IntVal(port)),
-    ]  # fmt: skip
+    values = []
+    for (k, a4, a6, s, mk, m4, m6), end in (((p.lk, p.l4, p.l6, p.ls, p.lmk, p.lm4, p.lm6), local),
+                                             ((p.pk, p.p4, p.p6, p.ps, p.pmk, p.pm4, p.pm6), peer)):  # fmt: skip
+        kind, v4, v6, name, member_kind, member = end
+        values += [
+            (k, z3.IntVal(kind)), (a4, z3.BitVecVal(v4, 32)), (a6, z3.BitVecVal(v6, 128)),
+            (s, z3.IntVal(o.symbols.index(name))), (mk, z3.IntVal(member_kind)),
+            (m4, z3.BitVecVal(member if member_kind == 0 else 0, 32)),
+            (m6, z3.BitVecVal(member if member_kind == 1 else 0, 128)),
+        ]  # fmt: skip
+    values += [(p.proto, z3.IntVal(proto)), (p.port, z3.IntVal(port))]
     return z3.is_true(z3.simplify(z3.substitute(formula, *values)))
+
+
+def witness(o: Oracle, w: Any) -> tuple[End, int, int, End]:
+    p = o.p
+
+    def val(x: Any) -> int:
+        return int(w.eval(x, model_completion=True).as_long())
+
+    def end(k: Any, a4: Any, a6: Any, s: Any, mk: Any, m4: Any, m6: Any) -> End:
+        member_kind = val(mk)
+        return val(k), val(a4), val(a6), o.symbols[val(s)], member_kind, val(m4) if member_kind == 0 else val(m6)
+
+    local = end(p.lk, p.l4, p.l6, p.ls, p.lmk, p.lm4, p.lm6)
+    peer = end(p.pk, p.p4, p.p6, p.ps, p.pmk, p.pm4, p.pm6)
+    return local, val(p.proto), val(p.port), peer
 
 
 def agree(
@@ -382,53 +446,58 @@ def agree(
     head: list[dict[str, Any]],
     formulas: Callable[[Oracle, list[dict[str, Any]]], dict[tuple[str, str], Any]],
 ) -> None:
+    """Per role and direction, the model's answers against the solver's.
+
+    AWS: the model's own sets (a union of allows needs no member addresses: a member the head lets
+    in, the base not, shows as its symbol or as its address in the model's difference). Azure:
+    the sets with members' addresses (``RoleSet.members``), and the diff's verdict (broadening, or
+    "cannot judge" members at addresses) exactly when the solver finds a packet.
+    """
     o = Oracle(symbols_in(base) + symbols_in(head))
     fa, fb = formulas(o, base), formulas(o, head)
     ma, mb = model(base), model(head)
+    azure = formulas is azure_formulas
+    verdict = compare(ma, mb)
     for key in sorted(fa.keys() | fb.keys()):
         a, b = fa.get(key, z3.BoolVal(False)), fb.get(key, z3.BoolVal(False))
         na, nb = ma.get(*key), mb.get(*key)
+        if azure:
+            sa, sb = ma.sets.get(key), mb.sets.get(key)
+            pa = sa.members() if sa is not None and sa.members else False
+            pb = sb.members() if sb is not None and sb.members else False
+        else:
+            pa, pb = na, nb
         solver = z3.Solver()
         solver.add(o.domain, b, z3.Not(a))
         more = solver.check() == z3.sat
-        extra = difference(nb, na)
+        extra = difference(pb, pa)
         assert (extra is not False) == more, (key, "head − base", base, head)
-        if more:  # the solver's witness is in the model's difference
-            w = solver.model()
-            p = o.p
-
-            def val(x: Any, w: Any = w) -> int:
-                return int(w.eval(x, model_completion=True).as_long())
-
-            local = as_set(
-                val(p.lk),
-                val(p.l4),
-                val(p.l6),
-                o.symbols[val(p.ls)],
-            )
-            peer = as_set(
-                val(p.pk),
-                val(p.p4),
-                val(p.p6),
-                o.symbols[val(p.ps)],
-            )
-            proto, port = val(p.proto), val(p.port)
-            assert contains(nb, local, proto, port, peer) and not contains(na, local, proto, port, peer), (
-                key,
-                base,
-                head,
-            )
-            # and the model's own witness is one the solver accepts
-            part = slices(extra)[0]
+        said = any((c.role, c.direction) == key for c in verdict.broadening) or any(
+            u.key.startswith(f"members::{key[0]}::{key[1]}::") for u in verdict.unknown_added
+        )
+        assert said == more, (key, "the diff's verdict", base, head)
+        if more:  # the solver's witness is in the difference
+            local, proto, port, peer = witness(o, solver.model())
+            if azure:
+                assert pair_contains(pb, local, proto, port, peer), (key, base, head)
+                assert not pair_contains(pa, local, proto, port, peer), (key, base, head)
+            else:  # a member: its symbol or its own address is in the model's difference
+                points = [(as_set(local), as_set(peer))]
+                if member_address(peer) is not None:
+                    points.append((as_set(local), member_address(peer)))
+                assert any(contains(nb, lo, proto, port, pe) and not contains(na, lo, proto, port, pe)
+                           for lo, pe in points), (key, base, head)  # fmt: skip
+        model_extra = difference(nb, na)
+        if model_extra is not False:  # and the model's own witness is one the solver accepts
+            part = slices(model_extra)[0]
             packet = (concrete(part.local), part.protocols[0], part.ports[0][0], concrete(part.peer))
-            assert holds(o, b, packet[0], packet[1], packet[2], packet[3]), (key, packet)
-            assert not holds(o, a, packet[0], packet[1], packet[2], packet[3]), (key, packet)
+            assert holds(o, b, *packet) and not holds(o, a, *packet), (key, packet)
         solver = z3.Solver()
         solver.add(o.domain, a != b)
-        assert (na == nb) == (solver.check() == z3.unsat), (key, "equal", base, head)
+        assert (pa == pb) == (solver.check() == z3.unsat), (key, "equal", base, head)
         solver = z3.Solver()
         solver.add(o.domain, a, z3.Not(b))
-        assert subset(na, nb) == (solver.check() == z3.unsat), (key, "subset", base, head)
+        assert subset(pa, pb) == (solver.check() == z3.unsat), (key, "subset", base, head)
 
 
 ORACLE = settings(

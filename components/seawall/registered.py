@@ -168,6 +168,7 @@ class ResourceIndex:
     def __init__(self, resources: Iterable[Resource]) -> None:
         self.resources = tuple(resources)
         self._by_key = {(r.type, r.name): r for r in self.resources}
+        self.memo: dict[str, Any] = {}  # what readers work out once per index (packets: which group is a role's)
 
     def ref(self, type_: str, reference: Any) -> Resource | None:
         """The resource a ``${name.id}`` reference points at (None when unknown or external)."""

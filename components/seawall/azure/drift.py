@@ -43,10 +43,19 @@ from seawall.azure.limits import (
 from seawall.azure.render import AzurePeer, AzureRule, AzureSpec
 from seawall.errors import UserError
 from seawall.netaddr import canonical_cidr, internet_equivalent, network_key
-from seawall.packets.admitted import Admitted, Change, Direction, PacketRule, Unknown, anchors, build
+from seawall.packets.admitted import (
+    Admitted,
+    Change,
+    Direction,
+    PacketRule,
+    Unknown,
+    anchors,
+    build,
+    members_news,
+)
 from seawall.packets.describe import lines as describe
 from seawall.packets.resources import azure_rule
-from seawall.packets.space import Node, difference, intersection, union_all
+from seawall.packets.space import Node, PeerSet, difference, intersection, symbol, union_all
 from seawall.registered import Resource
 from seawall.stack import CompiledStack, render_azure_stack
 
@@ -567,6 +576,8 @@ class _AzPackets:
     extra: Mapping[str, tuple[Admitted, Mapping[tuple[str, Direction], Node]]]  # stray NSG id → its model, beyond plan
     plan_nsgs: dict[str, str] = field(default_factory=dict)  # role → planned NSG name
     explained: list[tuple[str, Direction, Node]] = field(default_factory=list)
+    # Members the cloud lets through only for where their addresses are (a CIDR where the plan has a tag)
+    members: list[Unknown] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -609,7 +620,12 @@ class _AzPackets:
                 key: node for key in model.roles() if (node := difference(model.get(*key), plan.get(*key))) is not False
             }
             extra[nsg.id] = (model, beyond)
-        return cls(plan, cloud, more, extra, names)
+        members = [
+            found
+            for key in cloud.roles()
+            if (found := members_news(plan.sets.get(key), cloud.sets[key], more.get(key, False))) is not None
+        ]
+        return cls(plan, cloud, more, extra, names, members=members)
 
     def opened_by(self, role: str, direction: str, nsg: str, name: str) -> Node:
         """Packets beyond the plan that the subscription's rule ``name`` decides (it lets them through)."""
@@ -647,6 +663,9 @@ class _AzPackets:
                         broadening=line.sentence("admits"),
                     )
                 )
+        for news in self.members:
+            text = f"the subscription admits what the plan does not: {news.text}"
+            out.append(Drift("admits-more", text, role=news.role, broadening=news.text))
         return out
 
 
@@ -656,7 +675,7 @@ def _way(direction: str) -> Direction:
 
 def _packet(nsg: str, rule: AzRule, unknown: list[Unknown]) -> PacketRule:
     """An Azure rule by content as a packet rule (ASGs of the stack as role symbols)."""
-    return azure_rule(nsg, rule.role, arm_body(rule, rule.description, lambda a: a), _asg_role, unknown)
+    return azure_rule(nsg, rule.role, arm_body(rule, rule.description, lambda a: a), _asg_peer, unknown)
 
 
 def arm_body(rule: AzRule, description: str, asg_id: Callable[[str], str]) -> dict[str, Any]:
@@ -682,8 +701,9 @@ def _asg_reference(asg: str) -> str:
     return f"${{asg:{asg.removeprefix('role:')}.id}}" if asg.startswith("role:") else asg
 
 
-def _asg_role(ref: Any) -> str | None:
-    return ref.removeprefix("role:") if isinstance(ref, str) and ref.startswith("role:") else None
+def _asg_peer(ref: Any, label: str, unknown: list[Unknown]) -> PeerSet | None:
+    """``role:<role>`` (the stack's ASG of a role) as its role's members; another ASG is outside (None)."""
+    return symbol("role", ref.removeprefix("role:")) if isinstance(ref, str) and ref.startswith("role:") else None
 
 
 def _packets_text(role: str, direction: str, node: Node, model: Admitted) -> str:

@@ -7,7 +7,9 @@ Rules arrive cloud-neutral (:class:`PacketRule`); each cloud's semantics is appl
 - **Azure**: within one NSG the first rule by priority that matches decides, followed by the
   platform's default rules (``AllowVnetInBound``, ``AllowAzureLoadBalancerInBound``,
   ``DenyAllInBound``; ``AllowVnetOutBound``, ``AllowInternetOutBound``, ``DenyAllOutBound``).
-  Where two NSGs apply to one role (a subnet's and a NIC's), a packet must pass both.
+  Where two NSGs are tagged for one role, the role admits what either admits: a plan does not say
+  which subnets or interfaces each is attached to, so a member may sit behind either alone (the
+  upper bound; a decoy deny-all NSG must not cancel an allow added to the real one).
 
 Anything the model cannot evaluate is an :class:`Unknown`, carried beside the sets and never
 read as "no change" (``seawall diff`` counts an unknown as broadening unless both sides
@@ -20,6 +22,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from seawall.packets.members import NO_CIDRS, Ends, first_match, lifted, seen
 from seawall.packets.space import (
     ALL_ADDRESSES,
     EVERY_PEER,
@@ -34,6 +37,7 @@ from seawall.packets.space import (
     hull,
     intersection,
     may_touch,
+    merge_ranges,
     slices,
     symbol,
     union,
@@ -104,6 +108,7 @@ class PacketRule:
     nsg: str = ""  # Azure: the NSG whose first-match order the rule takes part in
     ids: tuple[str, ...] = ()  # the catalogue ids the rule cites
     default: bool = False  # one of Azure's default rules
+    cidrs: tuple[PeerSet, PeerSet] | None = None  # Azure: the CIDRs the local and far ends name (see members)
 
 
 # The key of an unknown the model reads approximately (a rule's source ports, an unreadable priority,
@@ -169,8 +174,10 @@ class RoleSet:
         signature: Any,
         boxes: tuple[Box, ...] | None = None,
         deciders: list[Decider] | None = None,
+        members: Callable[[], Node] | None = None,
     ) -> None:
         self.role, self.direction = role, direction
+        self.members = members  # Azure: what it admits with members' addresses (see seawall.packets.members)
         self._evaluate = evaluate
         self._done: tuple[Node, list[Decider]] | None = None
         self.signature = signature
@@ -307,14 +314,32 @@ def _azure_role(role: str, direction: Direction, rules: list[PacketRule]) -> Rol
         for nsg in sorted(by_nsg):
             admitted, decided = _first_match(nsg, direction, by_nsg[nsg])
             deciders += decided
-            node = admitted if node is None else intersection(node, admitted)
+            node = admitted if node is None else union(node, admitted)
         return (node if node is not None else False), deciders
 
     signature = tuple(
-        (nsg, tuple((r.priority or 0, r.label, r.allow, r.ids, r.box) for r in sorted(by_nsg[nsg], key=_order)))
+        (
+            nsg,
+            tuple((r.priority or 0, r.label, r.allow, r.ids, r.box, r.cidrs) for r in sorted(by_nsg[nsg], key=_order)),
+        )
         for nsg in sorted(by_nsg)
     )
-    return RoleSet(role, direction, evaluate, ("azure", signature))
+
+    def members() -> Node:
+        return union_all(_members_first_match(direction, by_nsg[nsg]) for nsg in sorted(by_nsg))
+
+    return RoleSet(role, direction, evaluate, ("azure", signature), members=members)
+
+
+def _ends(rule: PacketRule) -> Ends:
+    local, peer = rule.cidrs or (NO_CIDRS, NO_CIDRS)
+    b = rule.box
+    return Ends(b.local, b.protocols, b.ports, b.peer, local, peer)
+
+
+def _members_first_match(direction: Direction, rules: list[PacketRule]) -> Node:
+    ordered = sorted(rules, key=lambda r: (r.priority if r.priority is not None else 0, r.label))
+    return first_match([(_ends(r), r.allow) for r in [*ordered, *azure_defaults(direction)]])
 
 
 def _order(rule: PacketRule) -> tuple[int, str]:
@@ -436,6 +461,7 @@ def compare(base: Admitted, head: Admitted) -> Comparison:
     """
     broadening, narrowing = [], []
     changed: list[tuple[str, Direction]] = []  # roles whose rules differ, whatever they admit
+    news: list[Unknown] = []  # members that pass only for where their addresses are (Azure)
     for key in sorted(base.sets.keys() | head.sets.keys()):
         sa, sb = base.sets.get(key), head.sets.get(key)
         if sa is not None and sb is not None and sa.signature == sb.signature:
@@ -448,16 +474,17 @@ def compare(base: Admitted, head: Admitted) -> Comparison:
             (more, gained), (less, lost) = _union_minus(sb.boxes, sa.boxes), _union_minus(sa.boxes, sb.boxes)
         else:
             a, b = base.get(*key), head.get(*key)
-            if a == b:
-                continue
-            more, less = difference(b, a), difference(a, b)
+            more, less = (False, False) if a == b else (difference(b, a), difference(a, b))
         if more is not False:
             broadening.append(Change(*key, more, tuple(_responsible(sb, more, gained))))
+        members = members_news(sa, sb, more)
+        if members is not None:
+            news.append(members)
         if less is not False:
             narrowing.append(Change(*key, less, tuple(_responsible(sa, less, lost))))
     base_keys = {u.key for u in base.unknown}
     head_keys = {u.key for u in head.unknown}
-    added = [u for u in head.unknown if u.key not in base_keys]
+    added = [u for u in head.unknown if u.key not in base_keys] + news
     # A rule read approximately is exact only while nothing around it changes: an allow read as every
     # source port hides a widening of its ports; a deny read so shadows an allow that real clients pass.
     inexact: dict[str, list[Unknown]] = {}
@@ -496,6 +523,52 @@ def _union_minus(mine: tuple[Box, ...], theirs: tuple[Box, ...]) -> tuple[Node, 
         index.add(b)
     parts = [difference(b.node(), index.covering(b)) for b in gather(new)]
     return union_all(parts), set(new)
+
+
+def members_news(base: RoleSet | None, head: RoleSet | None, more: Node) -> Unknown | None:
+    """Azure: what head admits and base does not only because of where a network member's address is.
+
+    The model reads CIDRs and tags apart; with members' addresses (:mod:`seawall.packets.members`)
+    head − base may hold more: members at addresses a CIDR names. What the model's own difference
+    already shows (its addresses read as every host there) is not said twice.
+    """
+    if head is None or head.members is None or (base is not None and base.members is None):
+        return None
+    delta = difference(head.members(), base.members() if base is not None and base.members else False)
+    if delta is False:
+        return None
+    shown = lifted((s.local, s.protocols, s.ports, s.peer) for s in slices(more)) if more is not False else False
+    news = difference(delta, shown)
+    if news is False:
+        return None
+    found = seen(news)
+    ports = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in merge_ranges(found.ports))
+    ported = ports != "0-65535"
+    parts = []
+    for p in merge_ranges(found.protocols):
+        if p in ((6, 6), (17, 17)):
+            parts.append(f"{protocol_words(p)}/{ports if ported else 'all'}")
+        elif ported and p[0] <= 17 and p[1] >= 6:
+            parts.append(f"{protocol_words(p)} (TCP/UDP ports {ports})")
+        else:
+            parts.append(protocol_words(p))
+    what = "; ".join(parts)
+    ends = [f"{'from' if head.direction == 'in' else 'to'} {found.peer.words()}"]
+    if found.local.addresses:
+        ends.append(f"at {found.local.words()}")
+    text = (
+        f"{head.role} ({head.direction}): {what} {' '.join(ends)} would newly pass; a CIDR reaches the virtual "
+        "network's members at those addresses, and the plan does not say which addresses the network holds"
+    )
+    return Unknown(head.role, f"members::{head.role}::{head.direction}::{text}", text)
+
+
+def protocol_words(protocols: tuple[int, int]) -> str:
+    lo, hi = protocols
+    names = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
+    if (lo, hi) == (0, 255):
+        return "any protocol"
+    return names.get(lo, f"protocol {lo}") if lo == hi else f"protocols {lo}-{hi}"
 
 
 def _responsible(found: RoleSet | None, packets: Node, among: Collection[Box] | None = None) -> list[Decider]:

@@ -223,11 +223,59 @@ def _aws_peer(r: Resource, index: ResourceIndex, role: str, unknown: list[Unknow
             else:
                 parts.append(_outside("list", str(value), r.name, role, unknown))
         else:
-            group_role = index.tag(SECURITY_GROUP, value, ROLE_TAG)
-            parts.append(
-                symbol("role", group_role) if group_role else _outside("group", str(value), r.name, role, unknown)
-            )
+            parts.append(_group_peer(index, SECURITY_GROUP, value, r.name, role, unknown))
     return union_sets(parts) if parts else _outside("unknown", "(no peer)", r.name, role, unknown)
+
+
+SPLIT_TAG = "seawall:group"  # an AWS role's second and later groups (a quota split) carry it
+
+
+def _canonical(index: ResourceIndex, type_: str, reference: Any) -> str | None:
+    """The role a referenced group or ASG stands for: only the role's own group, the one resource of
+    the type tagged for it (an AWS split group aside). Another group tagged for the role is not its
+    members: seawall never references one, and whatever is attached to it is unknown."""
+    target = index.ref(type_, reference)
+    if target is None:
+        return None
+    role = _tags(target).get(ROLE_TAG)
+    if not role or SPLIT_TAG in _tags(target):
+        return None
+    return str(role) if _claimants(index, type_).get(str(role)) == [target.name] else None
+
+
+def _claimants(index: ResourceIndex, type_: str) -> dict[str, list[str]]:
+    """Role → the resources of a type that claim to be its group (read once per index)."""
+    found: dict[str, list[str]] | None = index.memo.get(f"claimants::{type_}")
+    if found is None:
+        found = {}
+        for r in index.resources:
+            tags = _tags(r)
+            if r.type == type_ and tags.get(ROLE_TAG) and SPLIT_TAG not in tags:
+                found.setdefault(str(tags[ROLE_TAG]), []).append(r.name)
+        index.memo[f"claimants::{type_}"] = found
+    return found
+
+
+def _group_peer(
+    index: ResourceIndex, type_: str, reference: Any, label: str, role: str, unknown: list[Unknown]
+) -> PeerSet:
+    """A referenced group (AWS security group, Azure ASG): its role's members when it is the role's own
+    group; else a symbol of its own whose members are unknown (a group of the plan tagged for a role it
+    is not the group of, or one outside the plan)."""
+    found = _canonical(index, type_, reference)
+    if found:
+        return symbol("role", found)
+    target = index.ref(type_, reference)
+    if target is None:
+        return _outside("group", str(reference), label, role, unknown)
+    claimed = _tags(target).get(ROLE_TAG)
+    what = (
+        f"{target.name} is tagged for role {claimed} but is not its group" if claimed else f"{target.name} has no role"
+    )
+    unknown.append(
+        Unknown(role, f"group::{target.type}::{target.name}", f"{label}: group {what}; its members are unknown")
+    )
+    return symbol("group", target.name)
 
 
 def _outside(family: str, value: str, label: str, role: str, unknown: list[Unknown]) -> PeerSet:
@@ -280,7 +328,13 @@ def _azure_rules(r: Resource, index: ResourceIndex, unknown: list[Unknown]) -> I
     if raw is not None and not isinstance(raw, list | tuple):
         unknown.append(Unknown(role, f"{INEXACT}rules::{r.name}::{raw}", f"{r.name}: securityRules unknown"))
     for rule in rules:
-        yield azure_rule(r.name, role, rule, lambda ref: index.tag(APPLICATION_SECURITY_GROUP, ref, ROLE_TAG), unknown)
+        yield azure_rule(
+            r.name,
+            role,
+            rule,
+            lambda ref, label, u: _group_peer(index, APPLICATION_SECURITY_GROUP, ref, label, role, u),
+            unknown,
+        )
     yield from anchors(r.name, role)  # an NSG with no rules of a direction still has Azure's defaults
 
 
@@ -288,10 +342,11 @@ def azure_rule(
     nsg: str,
     role: str,
     rule: Mapping[str, Any],
-    asg_role: Any,
+    asg_peer: Any,
     unknown: list[Unknown],
 ) -> PacketRule:
-    """One NSG security rule (ARM's camelCase properties) as a packet rule; ``asg_role(id)`` names an ASG's role."""
+    """One NSG security rule (ARM's camelCase properties) as a packet rule; ``asg_peer(id, label, unknown)``
+    is an ASG's peer set (None: a group outside what is read, its members unknown)."""
     label = f"{nsg}/{rule.get('name')}"
     inbound = str(rule.get("direction", "")).casefold() == "inbound"
     access = str(rule.get("access", "")).casefold()
@@ -325,8 +380,8 @@ def azure_rule(
             )
             parsed = (0, 65535)
         ports.append(parsed)
-    source = _azure_side(rule, "source", label, role, asg_role, unknown)
-    destination = _azure_side(rule, "destination", label, role, asg_role, unknown)
+    source, source_cidrs = _azure_side(rule, "source", label, role, asg_peer, unknown)
+    destination, destination_cidrs = _azure_side(rule, "destination", label, role, asg_peer, unknown)
     description = rule.get("description")
     return PacketRule(
         label=label,
@@ -337,6 +392,7 @@ def azure_rule(
         priority=priority,
         nsg=nsg,
         ids=description_ids(description) or () if isinstance(description, str) else (),
+        cidrs=(destination_cidrs, source_cidrs) if inbound else (source_cidrs, destination_cidrs),
     )
 
 
@@ -363,9 +419,11 @@ def _port(text: str) -> tuple[int, int] | None:
 
 
 def _azure_side(
-    rule: Mapping[str, Any], side: str, label: str, role: str, asg_role: Any, unknown: list[Unknown]
-) -> PeerSet:
+    rule: Mapping[str, Any], side: str, label: str, role: str, asg_peer: Any, unknown: list[Unknown]
+) -> tuple[PeerSet, PeerSet]:
+    """An end as a set, and the CIDRs it names (which reach the network's members at those addresses too)."""
     parts: list[PeerSet] = []
+    named = PeerSet()
     single, plural = rule.get(f"{side}AddressPrefix"), rule.get(f"{side}AddressPrefixes")
     texts = [str(single)] if single not in (None, "") else []
     if isinstance(plural, list | tuple):
@@ -381,12 +439,13 @@ def _azure_side(
             cidrs.append(text)
     if cidrs:
         parts.append(_networks(cidrs, label, role, unknown))
+        named = PeerSet(parts[-1].v4, parts[-1].v6)
     asgs = rule.get(f"{side}ApplicationSecurityGroups") or []
     for asg in [asgs] if isinstance(asgs, str) else asgs:
         ref = asg.get("id") if isinstance(asg, Mapping) else asg
-        asg_name = asg_role(ref)
-        parts.append(symbol("role", asg_name) if asg_name else _outside("group", str(ref), label, role, unknown))
+        found = asg_peer(ref, label, unknown)
+        parts.append(found if found is not None else _outside("group", str(ref), label, role, unknown))
     found = union_sets(parts) if parts else PeerSet()
     if found.empty and not texts and not asgs:
-        return EVERY_PEER  # Azure requires a side; one left out is read as any (the wider reading)
-    return found
+        return EVERY_PEER, named  # Azure requires a side; one left out is read as any (the wider reading)
+    return found, named

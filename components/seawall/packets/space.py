@@ -255,24 +255,33 @@ class Box:
     def node(self) -> Node:
         """Ports bind TCP and UDP only: the box's other protocols hold every port (ICMP has no ports)."""
         if not self._node:
-            peer = self.peer.node()
-            ported = intervals_node(self.ports, peer, PORT_TOP)
-            every = intervals_node(((0, PORT_TOP),), peer, PORT_TOP)
-            starts: list[int] = [0]
-            vals: list[Node] = [False]
-            for lo, hi in merge_ranges(list(self.protocols)):
-                for a, b in _split_ported(lo, hi):
-                    if starts[-1] == a:
-                        vals[-1] = ported if a in PORTED else every
-                    else:
-                        starts.append(a)
-                        vals.append(ported if a in PORTED else every)
-                    if b < PROTOCOL_TOP:
-                        starts.append(b + 1)
-                        vals.append(False)
-            inner = seg(starts, vals)
-            self._node.append(self.local.node(inner) if inner is not False else False)
+            self._node.append(box_levels(self.protocols, self.ports, self.peer.node(), self.local.node))
         return self._node[0]
+
+
+def box_levels(
+    protocols: tuple[tuple[int, int], ...],
+    ports: tuple[tuple[int, int], ...],
+    peer: Node,
+    local: Callable[[Node], Node],
+) -> Node:
+    """local × protocols × ports × peer, the peer level and the local level made by the caller."""
+    ported = intervals_node(ports, peer, PORT_TOP)
+    every = intervals_node(((0, PORT_TOP),), peer, PORT_TOP)
+    starts: list[int] = [0]
+    vals: list[Node] = [False]
+    for lo, hi in merge_ranges(list(protocols)):
+        for a, b in _split_ported(lo, hi):
+            if starts[-1] == a:
+                vals[-1] = ported if a in PORTED else every
+            else:
+                starts.append(a)
+                vals.append(ported if a in PORTED else every)
+            if b < PROTOCOL_TOP:
+                starts.append(b + 1)
+                vals.append(False)
+    inner = seg(starts, vals)
+    return local(inner) if inner is not False else False
 
 
 PORTED = frozenset({6, 17})  # the protocols whose packets carry ports: TCP and UDP

@@ -1,0 +1,246 @@
+"""Where CIDRs meet tags and ASGs: the members of a virtual network have addresses too.
+
+The model (:mod:`seawall.packets.admitted`) reads an Azure peer as either an address outside the
+virtual network or a symbol (an ASG's members, ``VirtualNetwork``, a service tag). That is exact
+for each kind alone, but a member also *has* an address, and a rule written with a CIDR matches
+it: a deny of ``10.0.0.0/8`` stops an ASG's members that sit in 10/8, and ``0.0.0.0/0`` reaches
+members that ``Internet`` does not. The plan does not say which addresses the network holds.
+
+Here each end of a packet is either an address outside the network, or a member: a symbol with
+an address of its own, which may be any IPv4 or IPv6 address, or one no rule names. A CIDR
+matches outside addresses and members whose address is in it; ``Internet`` matches outside
+addresses only; a tag or an ASG matches its members whatever their address. Every member address
+is one more dimension below the symbol, an interval over IPv4, then IPv6, then "no rule's", so
+the same exact set algebra answers the question.
+
+A diff asks it only for Azure roles whose rules changed: the packets head admits and base does
+not, here, beyond what the model's own difference already says (its addresses read as every host
+there, inside the network or not), are members that pass only because of where their addresses
+are. Whether any member has such an address the plan cannot say: seawall reports them as
+"cannot judge" with the addresses, never as no change.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from seawall.packets.space import (
+    FAMILIES,
+    V4_TOP,
+    V6_TOP,
+    Addr,
+    Node,
+    PeerSet,
+    Seg,
+    Symbols,
+    addr,
+    box_levels,
+    difference,
+    intervals_node,
+    merge_ranges,
+    pieces,
+    union,
+    union_all,
+)
+
+V6_AT = V4_TOP + 1  # a member's IPv6 address a is the point V6_AT + a
+OTHER = V6_AT + V6_TOP + 1  # a member address no rule names
+MEMBER_TOP = OTHER
+NO_CIDRS = PeerSet()
+EVERY_WORDS = {"role": "every ASG", "group": "every group outside the stack", "tag": "every service tag"}
+
+
+@dataclass(frozen=True)
+class Ends:
+    """One rule's packets with the CIDRs each end names in its own words (outside addresses and members)."""
+
+    local: PeerSet
+    protocols: tuple[tuple[int, int], ...]
+    ports: tuple[tuple[int, int], ...]
+    peer: PeerSet
+    local_cidrs: PeerSet = NO_CIDRS
+    peer_cidrs: PeerSet = NO_CIDRS
+
+
+def _members(cidrs: PeerSet) -> list[tuple[int, int]]:
+    return [*cidrs.v4, *((V6_AT + lo, V6_AT + hi) for lo, hi in cidrs.v6)]
+
+
+def _wrap(node: Node) -> Node:
+    """Every member address leads to ``node`` (a member level of its own unless ``node`` is a bool)."""
+    return node if isinstance(node, bool) else Seg((0,), (node,))
+
+
+def end_node(peers: PeerSet, cidrs: PeerSet, inside: Node) -> Node:
+    """An end: outside addresses in ``peers``; members of its symbols at any address, others where ``cidrs`` say."""
+    at = intervals_node(_members(cidrs), inside, MEMBER_TOP)
+    every = _wrap(inside)
+    by_family = dict(peers.symbols)
+    families: list[tuple[Node, tuple[tuple[str, Node], ...]]] = []
+    for family in FAMILIES:
+        s = by_family.get(family, Symbols())
+        if s.cofinite:
+            families.append((every, tuple((n, at) for n in sorted(s.names))))
+        else:
+            families.append((at, tuple((n, every) for n in sorted(s.names))))
+    return addr(intervals_node(peers.v4, inside, V4_TOP), intervals_node(peers.v6, inside, V6_TOP), families)
+
+
+def ends_node(e: Ends) -> Node:
+    return box_levels(
+        e.protocols,
+        e.ports,
+        end_node(e.peer, e.peer_cidrs, True),
+        lambda inner: end_node(e.local, e.local_cidrs, inner),
+    )
+
+
+def first_match(chain: Sequence[tuple[Ends, bool]]) -> Node:
+    """What an NSG admits, its rules (and Azure's defaults after them) in priority order: first match decides."""
+    admitted: Node = False
+    for ends, allow in reversed(chain):
+        node = ends_node(ends)
+        admitted = union(node, admitted) if allow else difference(admitted, node)
+    return admitted
+
+
+def lifted(parts: Iterable[tuple[PeerSet, tuple[int, int], tuple[tuple[int, int], ...], PeerSet]]) -> Node:
+    """The model's own difference, its addresses read as every host there (members included).
+
+    A part whose addresses are every address reads as "the internet" (outside the network) and
+    is not widened: ``Internet`` does not reach members, ``0.0.0.0/0`` does, and that is the news.
+    """
+
+    def cidrs(p: PeerSet) -> PeerSet:
+        everything = p.v4 == ((0, V4_TOP),) and p.v6 == ((0, V6_TOP),)
+        return PeerSet() if everything else PeerSet(p.v4, p.v6)
+
+    return union_all(
+        ends_node(Ends(local, (protocols,), ports, peer, cidrs(local), cidrs(peer)))
+        for local, protocols, ports, peer in parts
+    )
+
+
+# --- in words -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Side:
+    """The members one end of a set of packets holds: which symbols, at which addresses."""
+
+    symbols: dict[str, set[str]] = field(default_factory=dict)
+    every: set[str] = field(default_factory=set)  # families all of whose members are in it
+    addresses: list[tuple[int, int]] = field(default_factory=list)  # in the member space
+
+    def members(self, node: Addr) -> Iterator[Node]:
+        """The member levels below an end's symbols, noting the symbols that lead to something."""
+        for family, (default, names) in zip(FAMILIES, node.syms, strict=True):
+            if default is not False:
+                self.every.add(family)
+                yield default
+            for name, child in names:
+                if child is not False:
+                    self.symbols.setdefault(family, set()).add(name)
+                    yield child
+
+    def at(self, member: Node) -> Iterator[Node]:
+        """A member level's non-empty parts, noting their addresses (a bool: every address)."""
+        if not isinstance(member, Seg):
+            if member is not False:
+                yield member
+            return
+        for lo, hi, value in pieces(member, MEMBER_TOP):
+            if value is not False:
+                if (lo, hi) != (0, MEMBER_TOP):
+                    self.addresses.append((lo, hi))
+                yield value
+
+    def words(self) -> str:
+        named = [f"{f}:{n}" for f in FAMILIES for n in sorted(self.symbols.get(f, ())) if f not in self.every]
+        if {"role", "group", "tag"} <= self.every:
+            every = ["any member of the network"]
+        else:
+            every = [EVERY_WORDS.get(f, f"every {f}") for f in FAMILIES if f in self.every]
+        who = ", ".join([*every, *named]) or "members"
+        return f"{who} at {address_words(self.addresses)}" if self.addresses else who
+
+
+@dataclass
+class Seen:
+    local: Side
+    peer: Side
+    protocols: list[tuple[int, int]]
+    ports: list[tuple[int, int]]
+
+
+def seen(node: Node) -> Seen:
+    """Member packets in a set, gathered for one sentence: each end's members and addresses, protocols, ports."""
+    out = Seen(Side(), Side(), [], [])
+
+    def protocols(child: Node) -> None:
+        for lo, hi, by_port in pieces(child, 255):
+            if by_port is False:
+                continue
+            out.protocols.append((lo, hi))
+            for plo, phi, peer in pieces(by_port, 65535):
+                if peer is False:
+                    continue
+                out.ports.append((plo, phi))
+                if isinstance(peer, Addr):
+                    for member in out.peer.members(peer):
+                        for _ in out.peer.at(member):
+                            pass
+
+    if isinstance(node, Addr):
+        for top, value in ((V4_TOP, node.v4), (V6_TOP, node.v6)):  # outside local addresses
+            for _, _, below in pieces(value, top):
+                if below is not False:
+                    protocols(below)
+        for member in out.local.members(node):
+            for below in out.local.at(member):
+                protocols(below)
+    elif node is not False:
+        protocols(node)
+    return out
+
+
+def address_words(ranges: list[tuple[int, int]], listed: int = 3) -> str:
+    """Member addresses as CIDRs; the point past IPv6 is an address no rule names."""
+    merged = merge_ranges(ranges)
+    v4 = sum(min(hi, V4_TOP) - lo + 1 for lo, hi in merged if lo <= V4_TOP)
+    if v4 > V4_TOP // 2:  # most of IPv4: say what is left out
+        return _most(merged, listed)
+    return _listed(merged, listed)
+
+
+def _listed(merged: Sequence[tuple[int, int]], listed: int) -> str:
+    parts: list[str] = []
+    for lo, hi in merged:
+        for a, b, shift in ((lo, min(hi, V4_TOP), 0), (max(lo, V6_AT), min(hi, OTHER - 1), V6_AT)):
+            if a > b:
+                continue
+            make = ipaddress.IPv4Address if shift == 0 else ipaddress.IPv6Address
+            parts += [str(n) for n in ipaddress.summarize_address_range(make(a - shift), make(b - shift))]
+        if hi == OTHER:
+            parts.append("addresses no rule names")
+    if len(parts) > listed:
+        return f"{', '.join(parts[:listed])} and {len(parts) - listed} more"
+    return ", ".join(parts)
+
+
+def _most(merged: Sequence[tuple[int, int]], listed: int) -> str:
+    """Member addresses that are most of IPv4, as what they leave out."""
+    gaps: list[tuple[int, int]] = []
+    at = 0
+    for lo, hi in merged:
+        if lo > at:
+            gaps.append((at, lo - 1))
+        at = hi + 1
+    if at <= MEMBER_TOP:
+        gaps.append((at, MEMBER_TOP))
+    v6 = any(lo <= OTHER - 1 and hi >= V6_AT for lo, hi in merged)
+    left = _listed(merge_ranges([g for g in gaps if g[0] <= OTHER - 1]), listed) if gaps else ""
+    what = "any IPv4" + (" or IPv6" if v6 else "") + " address"
+    return f"{what} but {left}" if left else what
