@@ -580,3 +580,13 @@ def test_spellings_that_hid_broadening(
     result = CliRunner().invoke(app, args)
     assert result.exit_code == code, (case, result.output)
     assert phrase in result.stdout, (case, result.stdout)
+
+
+def test_an_icmp_rule_reads_as_a_type_and_code(tmp_path: Path) -> None:
+    """AWS ICMP rules carry a type in fromPort and a code in toPort (-1: every one), not a port range."""
+    base, head = plan("dmz-aws"), plan("dmz-aws")
+    _icmp(8, -1)(head)
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    (tmp_path / "head.json").write_text(json.dumps(head))
+    result = CliRunner().invoke(app, ["diff", str(tmp_path / "base.json"), str(tmp_path / "head.json"), "-f", "table"])
+    assert "opens icmp/type 8 on gateway" in result.stdout and "8--1" not in result.stdout, result.stdout

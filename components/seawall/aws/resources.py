@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from seawall.aws.limits import EGRESS_RULE, INGRESS_RULE, PREFIX_LIST, SECURITY_GROUP
+from seawall.aws.limits import EGRESS_RULE, ICMP_PROTOCOLS, INGRESS_RULE, PREFIX_LIST, SECURITY_GROUP
 from seawall.netaddr import port_text
 from seawall.registered import FarSide, Resource, ResourceIndex, RuleFlow, RuleView, VendorAddresses, far_side
 
@@ -45,11 +45,20 @@ def _flow(r: Resource, index: ResourceIndex) -> RuleFlow:
         protocol=str(i.get("ipProtocol", "")),
         first=first,
         last=last,
-        ports="all" if everything else port_text(first, last),
+        ports="all" if everything else _ports_text(str(i.get("ipProtocol", "")), first, last),
         peers=(_peer(i, index),),
         ids=tuple(ids_text.split()) if ids_text else None,
         product=tags.get("seawall:product"),
     )
+
+
+def _ports_text(protocol: str, first: int, last: int) -> str:
+    """Ports as AWS means them: for ICMP, fromPort is a type and toPort a code (-1: every one)."""
+    if protocol.casefold() not in ICMP_PROTOCOLS:
+        return port_text(first, last)
+    if first == -1:
+        return "all"
+    return f"type {first}" + ("" if last == -1 else f" code {last}")
 
 
 def _port_range(i: Mapping[str, Any]) -> tuple[int, int] | None:
