@@ -546,7 +546,7 @@ HIDDEN: list[tuple[str, str, Edit, Edit, int, str]] = [
         _none,
         _smtp_from_10,
         3,
-        "member of the network at 10.0.0.0/8",
+        "member of the network at 10.0.0.0/8 would newly pass, by dmz-gateway-nsg/smtp-from-10",
     ),
     (
         "a CIDR deny in front of an allow from an ASG, deleted",

@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from seawall.packets.members import NO_CIDRS, Ends, first_match, lifted, seen
+from seawall.packets.members import NO_CIDRS, Ends, ends_node, first_match, lifted, seen
 from seawall.packets.space import (
     ALL_ADDRESSES,
     EVERY_PEER,
@@ -111,6 +111,8 @@ class PacketRule:
     cidrs: tuple[PeerSet, PeerSet] | None = None  # Azure: the CIDRs the local and far ends name (see members)
 
 
+RULES_NAMED = 3  # the rules a members' line names before "and N more"
+
 # The key of an unknown the model reads approximately (a rule's source ports, an unreadable priority,
 # protocol or ports): the same one on both sides does not cancel when the rules around it change.
 INEXACT = "inexact::"
@@ -175,9 +177,11 @@ class RoleSet:
         boxes: tuple[Box, ...] | None = None,
         deciders: list[Decider] | None = None,
         members: Callable[[], Node] | None = None,
+        rules: tuple[PacketRule, ...] = (),
     ) -> None:
         self.role, self.direction = role, direction
         self.members = members  # Azure: what it admits with members' addresses (see seawall.packets.members)
+        self.rules = rules  # Azure: its rules, to name the ones that admit what members_news finds
         self._evaluate = evaluate
         self._done: tuple[Node, list[Decider]] | None = None
         self.signature = signature
@@ -328,7 +332,7 @@ def _azure_role(role: str, direction: Direction, rules: list[PacketRule]) -> Rol
     def members() -> Node:
         return union_all(_members_first_match(direction, by_nsg[nsg]) for nsg in sorted(by_nsg))
 
-    return RoleSet(role, direction, evaluate, ("azure", signature), members=members)
+    return RoleSet(role, direction, evaluate, ("azure", signature), members=members, rules=tuple(rules))
 
 
 def _ends(rule: PacketRule) -> Ends:
@@ -556,9 +560,14 @@ def members_news(base: RoleSet | None, head: RoleSet | None, more: Node) -> Unkn
     ends = [f"{'from' if head.direction == 'in' else 'to'} {found.peer.words()}"]
     if found.local.addresses:
         ends.append(f"at {found.local.words()}")
+    allowing = sorted({r.label for r in head.rules if r.allow and intersection(ends_node(_ends(r)), news) is not False})
+    by = f", by {', '.join(allowing[:RULES_NAMED])}" + (
+        f" and {len(allowing) - RULES_NAMED} more" if len(allowing) > RULES_NAMED else ""
+    )
     text = (
-        f"{head.role} ({head.direction}): {what} {' '.join(ends)} would newly pass; a CIDR reaches the virtual "
-        "network's members at those addresses, and the plan does not say which addresses the network holds"
+        f"{head.role} ({head.direction}): {what} {' '.join(ends)} would newly pass{by if allowing else ''}; a CIDR "
+        "reaches the virtual network's members at those addresses, and the plan does not say which addresses "
+        "the network holds"
     )
     return Unknown(head.role, f"members::{head.role}::{head.direction}::{text}", text)
 
