@@ -170,6 +170,9 @@ def test_a_project_resource_that_adds_rules_seawall_does_not_read_cannot_pass() 
         _extra("azure-native:network:AdminRule", "always-allow", {"access": "AlwaysAllow"}),
         _extra("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default", {"ingress": [{"protocol": "-1"}]}),
         _extra("aws-native:ec2:SecurityGroup", "native-sg", {"securityGroupIngress": [{"ipProtocol": "-1"}]}),
+        _extra("azure-native:network:SecurityUserRule", "user-rule", {"access": "Allow"}),
+        _extra("azure-native:network:DefaultUserRule", "default-user-rule", {}),
+        _extra("aws:ec2/managedPrefixListEntry:ManagedPrefixListEntry", "entry", {"cidr": "0.0.0.0/0"}),
     ]
     harmless = [
         _extra("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "emptied", {"vpcId": "vpc-1"}),

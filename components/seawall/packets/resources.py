@@ -64,8 +64,17 @@ HARMLESS = ("seawall:index:", "pulumi:")
 
 
 # Words in a type token that say its resources carry allow rules (security groups and their rules under
-# any provider or API version, NSG rules, Azure Virtual Network Manager admin rules, which can always-allow).
-RULE_WORDS = ("securitygroup", "securityrule", "adminrule", "securityadmin")
+# any provider or API version, NSG rules, Azure Virtual Network Manager admin and user rules, which can
+# always-allow, and prefix-list entries declared apart from their list, which widen every rule using it).
+RULE_WORDS = (
+    "securitygroup",
+    "securityrule",
+    "adminrule",
+    "securityadmin",
+    "securityuser",
+    "userrule",
+    "prefixlistentry",
+)
 # ...unless the token says it only attaches or associates a group.
 ATTACH_WORDS = ("association", "attachment")
 
