@@ -500,6 +500,19 @@ def _deny_10_then_asg_rdp(d: Plan) -> None:
     _asg_rdp(d)
 
 
+def _second_nsg_allowing_ssh(d: Plan) -> None:
+    """A second NSG tagged for the role (a subnet's, say) that lets SSH in from the internet."""
+    nsg = next(r for r in d["resources"] if r["type"] == NSG)
+    subnet = copy.deepcopy(nsg) | {"name": "subnet-nsg", "urn": nsg["urn"] + "-subnet"}
+    subnet["inputs"]["securityRules"] = [{**_rdp("Allow", "ssh", 100), "destinationPortRange": "22"}]
+    d["resources"].append(subnet)
+
+
+def _and_ssh_in_the_real_one(d: Plan) -> None:
+    _second_nsg_allowing_ssh(d)
+    rules(d).append({**_rdp("Allow", "ssh-from-internet", 100), "destinationPortRange": "22"})
+
+
 # (case, stack, base edit, head edit, exit with --fail-on broadening, a phrase the output must hold)
 HIDDEN: list[tuple[str, str, Edit, Edit, int, str]] = [
     ("an allow's source ports widened to *", "dmz-azure", _source_ports("1024-65535"), _none, 3, "cannot judge"),
@@ -531,6 +544,14 @@ HIDDEN: list[tuple[str, str, Edit, Edit, int, str]] = [
     ("the same such group on both sides", "mss-distributed-aws", _impostor_group, _impostor_group, 0, "no firewall"),
     ("a new ASG tagged for a role, made a source", "dmz-azure", _none, _impostor_asg, 3, "impostor-asg"),
     ("an allow-all beside a decoy deny-all NSG of the role", "dmz-azure", _none, _decoy_nsg, 3, "the whole internet"),
+    (
+        "SSH opened in the real NSG beside another NSG of the role that allows it",
+        "dmz-azure",
+        _second_nsg_allowing_ssh,
+        _and_ssh_in_the_real_one,
+        3,
+        "now admits tcp/22 on gateway from every IPv4 address but 198.51.100.0/28",
+    ),
     # CIDRs reach the virtual network's members at their addresses; tags and ASGs are not read apart from them
     (
         "Internet rewritten as 0.0.0.0/0 and ::/0",

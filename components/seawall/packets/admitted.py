@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any, Literal
 
 from seawall.packets.members import NO_CIDRS, Ends, ends_node, first_match, lifted, seen
@@ -182,6 +183,8 @@ class RoleSet:
         self.role, self.direction = role, direction
         self.members = members  # Azure: what it admits with members' addresses (see seawall.packets.members)
         self.rules = rules  # Azure: its rules, to name the ones that admit what members_news finds
+        # Azure: each NSG's own set and its set with members' addresses (a role may be under several)
+        self.nsgs: dict[str, tuple[Callable[[], Node], Callable[[], Node]]] = {}
         self._evaluate = evaluate
         self._done: tuple[Node, list[Decider]] | None = None
         self.signature = signature
@@ -332,7 +335,15 @@ def _azure_role(role: str, direction: Direction, rules: list[PacketRule]) -> Rol
     def members() -> Node:
         return union_all(_members_first_match(direction, by_nsg[nsg]) for nsg in sorted(by_nsg))
 
-    return RoleSet(role, direction, evaluate, ("azure", signature), members=members, rules=tuple(rules))
+    found = RoleSet(role, direction, evaluate, ("azure", signature), members=members, rules=tuple(rules))
+    found.nsgs = {
+        nsg: (
+            lambda nsg=nsg: _first_match(nsg, direction, by_nsg[nsg])[0],  # type: ignore[misc]
+            lambda nsg=nsg: _members_first_match(direction, by_nsg[nsg]),  # type: ignore[misc]
+        )
+        for nsg in sorted(by_nsg)
+    }
+    return found
 
 
 def _ends(rule: PacketRule) -> Ends:
@@ -474,8 +485,18 @@ def compare(base: Admitted, head: Admitted) -> Comparison:
         # Only the rules one side has and the other lacks can admit what the other does not.
         gained: Collection[Box] | None = None
         lost: Collection[Box] | None = None
+        several = _several(sa, sb)
+        crowd = sorted({*(sa.nsgs if sa else ()), *(sb.nsgs if sb else ())})
+        if len(crowd) > MOST_NSGS:
+            text = (
+                f"{key[0]} ({key[1]}): {len(crowd)} NSGs are tagged for the role and its rules changed; seawall "
+                f"judges at most {MOST_NSGS} together (which apply to which interface is not in the plan)"
+            )
+            news.append(Unknown(key[0], f"nsgs::{key[0]}::{key[1]}", text))
         if sa is not None and sb is not None and sa.boxes is not None and sb.boxes is not None:
             (more, gained), (less, lost) = _union_minus(sb.boxes, sa.boxes), _union_minus(sa.boxes, sb.boxes)
+        elif several:
+            more, less = _behind_some(sb, sa, several), _behind_some(sa, sb, several)
         else:
             a, b = base.get(*key), head.get(*key)
             more, less = (False, False) if a == b else (difference(b, a), difference(a, b))
@@ -529,6 +550,51 @@ def _union_minus(mine: tuple[Box, ...], theirs: tuple[Box, ...]) -> tuple[Node, 
     return union_all(parts), set(new)
 
 
+MOST_NSGS = 4  # NSGs of one role judged in every combination (2**4 - 1 of them); beyond, their union
+
+
+def _several(base: RoleSet | None, head: RoleSet | None) -> list[str] | None:
+    """The NSG names of an Azure role that has more than one NSG on either side (None: one each, or AWS)."""
+    names = sorted({*(base.nsgs if base else ()), *(head.nsgs if head else ())})
+    sides = [len(x.nsgs) for x in (base, head) if x is not None]
+    if not sides or max(sides) < 2 or len(names) > MOST_NSGS:
+        return None
+    return names
+
+
+def _behind_some(mine: RoleSet | None, theirs: RoleSet | None, names: list[str], members: bool = False) -> Node:
+    """What a member behind some combination of the role's NSGs gets from ``mine`` and not from ``theirs``.
+
+    The plan does not say which NSGs apply to which interface: a member behind the NSGs S gets what
+    every NSG of S admits (on a side that lacks all of S, nothing). The union of the differences over
+    every S is exactly what some member could newly get; a difference of unions is not (an allow-all
+    NSG on both sides would hide any change to the other).
+    """
+    out: Node = False
+    which = 1 if members else 0
+    for size in range(1, len(names) + 1):
+        for chosen in combinations(names, size):
+            sets = []
+            for side in (mine, theirs):
+                parts = [side.nsgs[n][which]() for n in chosen if side is not None and n in side.nsgs]
+                node: Node = False
+                for i, part in enumerate(parts):
+                    node = part if i == 0 else intersection(node, part)
+                sets.append(node)
+            out = union(out, difference(sets[0], sets[1]))
+    return out
+
+
+def members_difference(base: RoleSet | None, head: RoleSet | None) -> Node:
+    """Azure, with members' addresses: what some member could get from head and not from base."""
+    if head is None or head.members is None:
+        return False
+    several = _several(base, head)
+    if several:
+        return _behind_some(head, base, several, members=True)
+    return difference(head.members(), base.members() if base is not None and base.members else False)
+
+
 def members_news(base: RoleSet | None, head: RoleSet | None, more: Node) -> Unknown | None:
     """Azure: what head admits and base does not only because of where a network member's address is.
 
@@ -538,7 +604,7 @@ def members_news(base: RoleSet | None, head: RoleSet | None, more: Node) -> Unkn
     """
     if head is None or head.members is None or (base is not None and base.members is None):
         return None
-    delta = difference(head.members(), base.members() if base is not None and base.members else False)
+    delta = members_difference(base, head)
     if delta is False:
         return None
     shown = lifted((s.local, s.protocols, s.ports, s.peer) for s in slices(more)) if more is not False else False
