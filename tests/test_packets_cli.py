@@ -197,10 +197,10 @@ def test_a_deleted_deny_all_reads_in_a_line_or_two_and_the_json_keeps_every_hole
     data = json.loads(result.stdout)
     assert data["broadening"] == [
         "now admits any protocol from gateway (at every address, any tag but VirtualNetwork, any list, any unknown)"
-        " to every address (the whole internet: the whole IPv4 internet and the whole IPv6 internet),"
+        " to Internet (the whole internet: the whole IPv4 internet and the whole IPv6 internet),"
         " by dmz-gateway-nsg/AllowInternetOutBound (Azure default)",
         "now admits any protocol from gateway (at any role, any group, tag:VirtualNetwork) to every address,"
-        " any role, any group, tag:VirtualNetwork (the whole internet: the whole IPv4 internet and the whole IPv6"
+        " any role, any group, any tag but AzureLoadBalancer (the whole internet: the whole IPv4 internet and the whole IPv6"
         " internet), by dmz-gateway-nsg/AllowVnetOutBound (Azure default), dmz-gateway-nsg/AllowInternetOutBound"
         " (Azure default); before, it admitted part of this",
     ]
@@ -513,6 +513,16 @@ def _and_ssh_in_the_real_one(d: Plan) -> None:
     rules(d).append({**_rdp("Allow", "ssh-from-internet", 100), "destinationPortRange": "22"})
 
 
+def _azure_cloud_allowed(d: Plan) -> None:
+    rules(d).append({**_rdp("Allow", "from-azure-cloud", 160), "sourceAddressPrefix": "AzureCloud"})
+
+
+def _internet_denied_then_azure_cloud(d: Plan) -> None:
+    """Azure's Internet holds its public service tags: a deny of Internet stops AzureCloud too."""
+    rules(d).append({**_rdp("Deny", "no-internet", 150)})
+    _azure_cloud_allowed(d)
+
+
 # (case, stack, base edit, head edit, exit with --fail-on broadening, a phrase the output must hold)
 HIDDEN: list[tuple[str, str, Edit, Edit, int, str]] = [
     ("an allow's source ports widened to *", "dmz-azure", _source_ports("1024-65535"), _none, 3, "cannot judge"),
@@ -552,6 +562,14 @@ HIDDEN: list[tuple[str, str, Edit, Edit, int, str]] = [
         3,
         "now admits tcp/22 on gateway from every IPv4 address but 198.51.100.0/28",
     ),
+    (
+        "a deny of Internet in front of an allow from AzureCloud, deleted",
+        "dmz-azure",
+        _internet_denied_then_azure_cloud,
+        _azure_cloud_allowed,
+        3,
+        "now admits tcp/3389 on gateway from tag:AzureCloud",
+    ),
     # CIDRs reach the virtual network's members at their addresses; tags and ASGs are not read apart from them
     (
         "Internet rewritten as 0.0.0.0/0 and ::/0",
@@ -559,7 +577,7 @@ HIDDEN: list[tuple[str, str, Edit, Edit, int, str]] = [
         _none,
         _internet_as_every_address,
         3,
-        "tcp/25 from any member of the network at any IPv4 or IPv6 address",
+        "tcp/25 from any member of the network, tag:AzureLoadBalancer at any IPv4 or IPv6 address",
     ),
     (
         "an allow from 10.0.0.0/8 beside Internet",
@@ -567,7 +585,7 @@ HIDDEN: list[tuple[str, str, Edit, Edit, int, str]] = [
         _none,
         _smtp_from_10,
         3,
-        "member of the network at 10.0.0.0/8 would newly pass, by dmz-gateway-nsg/smtp-from-10",
+        "at 10.0.0.0/8 would newly pass, by dmz-gateway-nsg/smtp-from-10",
     ),
     (
         "a CIDR deny in front of an allow from an ASG, deleted",

@@ -133,6 +133,7 @@ def aws_firewall(draw: st.DrawFn) -> list[dict[str, Any]]:
 # --- Azure -------------------------------------------------------------------------------------------------------
 
 AZURE_TAGS = ("*", "Internet", "VirtualNetwork", "AzureLoadBalancer", "Storage")
+NOT_PUBLIC = ("VirtualNetwork", "AzureLoadBalancer")  # the tags Azure's Internet does not hold
 
 
 @st.composite
@@ -245,8 +246,9 @@ class Oracle:
         folded = text.casefold()
         if folded == "*":
             return z3.BoolVal(True)
-        if folded == "internet":
-            return z3.Or(kind == 0, kind == 1)
+        if folded == "internet":  # outside the network, Azure's public service tags included
+            public = [self.sym("tag", n, local) for f, n in self.symbols if f == "tag" and n not in NOT_PUBLIC]
+            return z3.Or(kind == 0, kind == 1, *public)
         if folded == "virtualnetwork":
             return z3.Or(
                 self.sym("tag", "VirtualNetwork", local), self.family("role", local), self.family("group", local)

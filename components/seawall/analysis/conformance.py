@@ -32,11 +32,10 @@ from seawall.catalog.model import Document, Entry, Peer, PortRange
 from seawall.errors import UserError
 from seawall.jsonsource import read_json
 from seawall.netaddr import Network, contains, parse_port_text, port_text, sort_networks
+from seawall.packets.admitted import INTERNET, azure_prefix, box, protocol_ranges
 from seawall.packets.admitted import Change as PacketChange
-from seawall.packets.admitted import azure_prefix, box, protocol_ranges
 from seawall.packets.describe import lines as describe
 from seawall.packets.space import (
-    ALL_ADDRESSES,
     EVERY_PEER,
     PeerSet,
     difference,
@@ -722,7 +721,7 @@ def _part(
 def _far_set(far: _Far) -> PeerSet:
     parts = [network_set(str(n) for n in far.networks), *(symbol("role", r) for r in far.roles)]
     if far.internet:
-        parts.append(ALL_ADDRESSES)
+        parts.append(INTERNET)
     for i in far.ids:
         tag = azure_prefix(i.removeprefix("tag:")) if i.startswith("tag:") else None
         parts.append(tag or symbol("list" if i.startswith("pl-") else "group", i))

@@ -32,12 +32,11 @@ from seawall.catalog.load import Catalog
 from seawall.catalog.model import Entry, Service
 from seawall.errors import UserError
 from seawall.netaddr import INTERNET_EQUIVALENT_PREFIX, Network, coverage_text, internet_equivalent, port_text
-from seawall.packets.admitted import box, protocol_ranges
+from seawall.packets.admitted import INTERNET, box, protocol_ranges
 from seawall.packets.describe import ports_text, protocol_text
 from seawall.packets.measure import coverage, internet
 from seawall.packets.resources import admitted_from, carries_rules
 from seawall.packets.space import (
-    ALL_ADDRESSES,
     Node,
     PeerSet,
     intersection,
@@ -646,7 +645,7 @@ def _coverage(ipv4: Iterable[str], ipv6: Iterable[str], prefixes: Mapping[int, i
 def _view_peers(v: RuleView) -> PeerSet:
     parts = [network_set([*v.ipv4, *v.ipv6])]
     if v.peer_internet and not (v.ipv4 or v.ipv6):
-        parts.append(ALL_ADDRESSES)
+        parts.append(INTERNET)
     return union_sets(parts)
 
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, Literal
 
-from seawall.packets.members import NO_CIDRS, Ends, ends_node, first_match, lifted, seen
+from seawall.packets.measure import PUBLIC_TAGS
+from seawall.packets.members import NO_CIDRS, Ends, ends_meet, ends_node, lifted, seen
 from seawall.packets.space import (
     ALL_ADDRESSES,
     EVERY_PEER,
@@ -56,6 +57,9 @@ VIRTUAL_NETWORK = union_sets(
     [symbol("tag", "VirtualNetwork"), PeerSet(symbols=(("role", Symbols(True)), ("group", Symbols(True))))]
 )
 AZURE_LOAD_BALANCER = symbol("tag", "AzureLoadBalancer")
+# Azure's Internet: the address space outside the virtual network, Azure's own public space included,
+# so every service tag but the two that are not public space (Storage, AzureCloud… are inside it).
+INTERNET = union_sets([ALL_ADDRESSES, PeerSet(symbols=(("tag", PUBLIC_TAGS),))])
 KNOWN_TAGS = {"virtualnetwork": "VirtualNetwork", "azureloadbalancer": "AzureLoadBalancer"}
 
 
@@ -65,7 +69,7 @@ def azure_prefix(text: str) -> PeerSet | None:
     if folded in ("*", "any"):
         return EVERY_PEER
     if folded == "internet":
-        return ALL_ADDRESSES
+        return INTERNET
     if folded == "virtualnetwork":
         return VIRTUAL_NETWORK
     if folded == "azureloadbalancer":
@@ -113,6 +117,7 @@ class PacketRule:
 
 
 RULES_NAMED = 3  # the rules a members' line names before "and N more"
+Within = tuple[Ends, ...] | None  # the rules whose packets a question about members is confined to
 
 # The key of an unknown the model reads approximately (a rule's source ports, an unreadable priority,
 # protocol or ports): the same one on both sides does not cancel when the rules around it change.
@@ -177,14 +182,14 @@ class RoleSet:
         signature: Any,
         boxes: tuple[Box, ...] | None = None,
         deciders: list[Decider] | None = None,
-        members: Callable[[], Node] | None = None,
+        members: Callable[[Within], Node] | None = None,
         rules: tuple[PacketRule, ...] = (),
     ) -> None:
         self.role, self.direction = role, direction
         self.members = members  # Azure: what it admits with members' addresses (see seawall.packets.members)
         self.rules = rules  # Azure: its rules, to name the ones that admit what members_news finds
         # Azure: each NSG's own set and its set with members' addresses (a role may be under several)
-        self.nsgs: dict[str, tuple[Callable[[], Node], Callable[[], Node]]] = {}
+        self.nsgs: dict[str, tuple[Callable[[], Node], Callable[[Within], Node]]] = {}
         self._evaluate = evaluate
         self._done: tuple[Node, list[Decider]] | None = None
         self.signature = signature
@@ -262,7 +267,7 @@ def azure_defaults(direction: Direction) -> list[PacketRule]:
     else:
         made = [
             ("AllowVnetOutBound", True, box(*every, VIRTUAL_NETWORK, VIRTUAL_NETWORK)),
-            ("AllowInternetOutBound", True, box(*every, ALL_ADDRESSES, EVERY_PEER)),
+            ("AllowInternetOutBound", True, box(*every, INTERNET, EVERY_PEER)),
             ("DenyAllOutBound", False, box(*every, EVERY_PEER, EVERY_PEER)),
         ]
     return [
@@ -332,14 +337,14 @@ def _azure_role(role: str, direction: Direction, rules: list[PacketRule]) -> Rol
         for nsg in sorted(by_nsg)
     )
 
-    def members() -> Node:
-        return union_all(_members_first_match(direction, by_nsg[nsg]) for nsg in sorted(by_nsg))
+    def members(within: Within = None) -> Node:
+        return union_all(_members_first_match(direction, by_nsg[nsg], within) for nsg in sorted(by_nsg))
 
     found = RoleSet(role, direction, evaluate, ("azure", signature), members=members, rules=tuple(rules))
     found.nsgs = {
         nsg: (
             lambda nsg=nsg: _first_match(nsg, direction, by_nsg[nsg])[0],  # type: ignore[misc]
-            lambda nsg=nsg: _members_first_match(direction, by_nsg[nsg]),  # type: ignore[misc]
+            lambda within=None, nsg=nsg: _members_first_match(direction, by_nsg[nsg], within),  # type: ignore[misc]
         )
         for nsg in sorted(by_nsg)
     }
@@ -352,9 +357,39 @@ def _ends(rule: PacketRule) -> Ends:
     return Ends(b.local, b.protocols, b.ports, b.peer, local, peer)
 
 
-def _members_first_match(direction: Direction, rules: list[PacketRule]) -> Node:
+# One NSG's evaluation with members' addresses, by the content of its rules (both sides of a diff, and
+# every combination of a role's NSGs, ask for the same ones).
+_MEMBERS_EVALUATED: dict[tuple[Any, ...], Node] = {}
+
+
+def _members_first_match(direction: Direction, rules: list[PacketRule], within: Within = None) -> Node:
+    """First match with members' addresses: each rule decides what it holds and no earlier rule does.
+
+    ``within``: only the packets of these rules' boxes are asked for (what a change can move), so only
+    the rules that meet them take part; the first match of a packet there is the same among them.
+    """
     ordered = sorted(rules, key=lambda r: (r.priority if r.priority is not None else 0, r.label))
-    return first_match([(_ends(r), r.allow) for r in [*ordered, *azure_defaults(direction)]])
+    key = (direction, tuple((r.allow, r.box, r.cidrs) for r in ordered), within)
+    found = _MEMBERS_EVALUATED.get(key)
+    if found is not None:
+        return found
+    earlier = _Earlier(ends_meet, ends_node)
+    allowed: list[Node] = []
+    for rule in [*ordered, *azure_defaults(direction)]:
+        ends = _ends(rule)
+        if within is not None and not any(ends_meet(ends, w) for w in within):
+            continue
+        effective = difference(ends_node(ends), earlier.covering(ends))
+        earlier.add(ends)
+        if rule.allow and effective is not False:
+            allowed.append(effective)
+    result = union_all(allowed)
+    if within is not None:
+        result = intersection(result, union_all(ends_node(w) for w in within))
+    if len(_MEMBERS_EVALUATED) > 512:
+        _MEMBERS_EVALUATED.clear()
+    _MEMBERS_EVALUATED[key] = result
+    return result
 
 
 def _order(rule: PacketRule) -> tuple[int, str]:
@@ -393,24 +428,29 @@ def _first_match(nsg: str, direction: Direction, rules: list[PacketRule]) -> tup
 
 
 class _Earlier:
-    """The boxes of the rules evaluated so far in one NSG, indexed by port, with a running union."""
+    """The boxes of the rules evaluated so far in one NSG, indexed by port, with a running union.
+
+    Boxes are the model's (:class:`Box`) or, for the sets with members' addresses, :class:`Ends`:
+    ``meets`` tells whether two may share a packet (exact or wider), ``node`` builds one's set.
+    """
 
     NARROW = 16  # a box on at most this many TCP/UDP ports is indexed by each of them
 
-    def __init__(self) -> None:
-        self.boxes: list[Box] = []
+    def __init__(self, meets: Callable[[Any, Any], bool] = boxes_meet, node: Callable[[Any], Node] = Box.node) -> None:
+        self.boxes: list[Any] = []
         self.by_port: dict[int, list[int]] = {}
         self.wide: list[int] = []
         self.union: tuple[int, Node] = (0, False)  # the union of the first n boxes
+        self.meets, self.node = meets, node
 
     @staticmethod
-    def _ports(box: Box) -> list[int] | None:
+    def _ports(box: Any) -> list[int] | None:
         if not all((lo, hi) in ((6, 6), (17, 17)) for lo, hi in box.protocols):
             return None
         span = sum(hi - lo + 1 for lo, hi in box.ports)
         return [p for lo, hi in box.ports for p in range(lo, hi + 1)] if span <= _Earlier.NARROW else None
 
-    def add(self, box: Box) -> None:
+    def add(self, box: Any) -> None:
         n = len(self.boxes)
         self.boxes.append(box)
         ports = self._ports(box)
@@ -420,7 +460,7 @@ class _Earlier:
             for p in ports:
                 self.by_port.setdefault(p, []).append(n)
 
-    def covering(self, box: Box) -> Node:
+    def covering(self, box: Any) -> Node:
         """The union of the earlier boxes that meet ``box`` (what it cannot decide any more)."""
         ports = self._ports(box)
         if ports is None:
@@ -429,11 +469,11 @@ class _Earlier:
             candidates = set(self.wide)
             for p in ports:
                 candidates.update(self.by_port.get(p, ()))
-        meeting = [i for i in sorted(candidates) if boxes_meet(self.boxes[i], box)]
+        meeting = [i for i in sorted(candidates) if self.meets(self.boxes[i], box)]
         if len(meeting) <= 64:
-            return union_all(self.boxes[i].node() for i in meeting)
+            return union_all(self.node(self.boxes[i]) for i in meeting)
         done, node = self.union
-        node = union(node, union_all(b.node() for b in self.boxes[done:]))
+        node = union(node, union_all(self.node(b) for b in self.boxes[done:]))
         self.union = (len(self.boxes), node)
         return node
 
@@ -562,7 +602,9 @@ def _several(base: RoleSet | None, head: RoleSet | None) -> list[str] | None:
     return names
 
 
-def _behind_some(mine: RoleSet | None, theirs: RoleSet | None, names: list[str], members: bool = False) -> Node:
+def _behind_some(
+    mine: RoleSet | None, theirs: RoleSet | None, names: list[str], members: bool = False, within: Within = None
+) -> Node:
     """What a member behind some combination of the role's NSGs gets from ``mine`` and not from ``theirs``.
 
     The plan does not say which NSGs apply to which interface: a member behind the NSGs S gets what
@@ -571,12 +613,15 @@ def _behind_some(mine: RoleSet | None, theirs: RoleSet | None, names: list[str],
     NSG on both sides would hide any change to the other).
     """
     out: Node = False
-    which = 1 if members else 0
     for size in range(1, len(names) + 1):
         for chosen in combinations(names, size):
             sets = []
             for side in (mine, theirs):
-                parts = [side.nsgs[n][which]() for n in chosen if side is not None and n in side.nsgs]
+                parts = [
+                    side.nsgs[n][1](within) if members else side.nsgs[n][0]()
+                    for n in chosen
+                    if side is not None and n in side.nsgs
+                ]
                 node: Node = False
                 for i, part in enumerate(parts):
                     node = part if i == 0 else intersection(node, part)
@@ -589,10 +634,21 @@ def members_difference(base: RoleSet | None, head: RoleSet | None) -> Node:
     """Azure, with members' addresses: what some member could get from head and not from base."""
     if head is None or head.members is None:
         return False
+    within: Within = None
+    if base is not None and set(base.nsgs) == set(head.nsgs):  # only the rules one side lacks can move packets
+        mine, theirs = _contents(head), _contents(base)
+        moved = [r for k, r in mine.items() if k not in theirs] + [r for k, r in theirs.items() if k not in mine]
+        if not moved:
+            return False
+        within = tuple(dict.fromkeys(_ends(r) for r in moved))
     several = _several(base, head)
     if several:
-        return _behind_some(head, base, several, members=True)
-    return difference(head.members(), base.members() if base is not None and base.members else False)
+        return _behind_some(head, base, several, members=True, within=within)
+    return difference(head.members(within), base.members(within) if base is not None and base.members else False)
+
+
+def _contents(found: RoleSet) -> dict[tuple[Any, ...], PacketRule]:
+    return {(r.nsg, r.priority, r.label, r.allow, r.box, r.cidrs): r for r in found.rules}
 
 
 def members_news(base: RoleSet | None, head: RoleSet | None, more: Node) -> Unknown | None:

@@ -14,6 +14,7 @@ from seawall.netaddr import INTERNET_EQUIVALENT_PREFIX
 from seawall.packets.space import FAMILIES, V4_TOP, Node, PeerSet, Slice, Symbols, slices
 
 V4_SPACE = 2**32
+PUBLIC_TAGS = Symbols(True, frozenset({"VirtualNetwork", "AzureLoadBalancer"}))  # the tags Azure's Internet holds
 MASK32 = 0xFFFFFFFF
 
 # (name, first, last, how the IPv4 address is carried): "low" = the last 32 bits (RFC 4291 mapped,
@@ -148,13 +149,17 @@ def _family_words(ranges: tuple[tuple[int, int], ...], version: int) -> list[str
 
 def words(peer: PeerSet, listed: int | None = LISTED) -> str:
     """A set in reviewers' words: ``every address``, CIDRs, ``role:gateway``, ``tag:VirtualNetwork``…"""
+    symbols = peer.symbols
     if peer.v4 == ((0, V4_TOP),) and peer.v6 == ((0, 2**128 - 1),):
         parts = ["every address"]
         if all(s.cofinite and not s.names for _, s in peer.symbols) and len(peer.symbols) == len(FAMILIES):
             return "anything (*)"
+        if dict(symbols).get("tag") == PUBLIC_TAGS:  # Azure's Internet: every address and Azure's public tags
+            parts = ["Internet"]
+            symbols = tuple((f, s) for f, s in symbols if f != "tag")
     else:
         parts = _family_words(peer.v4, 4) + _family_words(peer.v6, 6)
-    parts += symbol_words(peer.symbols)
+    parts += symbol_words(symbols)
     if listed is not None and len(parts) > listed:
         return f"{', '.join(parts[:listed])} and {len(parts) - listed} more"
     return ", ".join(parts) or "nothing"

@@ -25,31 +25,35 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from seawall.packets.space import (
     FAMILIES,
     V4_TOP,
     V6_TOP,
     Addr,
+    Box,
     Node,
     PeerSet,
     Seg,
     Symbols,
     addr,
     box_levels,
-    difference,
+    boxes_meet,
     intervals_node,
     merge_ranges,
     pieces,
-    union,
     union_all,
+    union_sets,
 )
 
 V6_AT = V4_TOP + 1  # a member's IPv6 address a is the point V6_AT + a
 OTHER = V6_AT + V6_TOP + 1  # a member address no rule names
 MEMBER_TOP = OTHER
 NO_CIDRS = PeerSet()
+EVERY_SYMBOL = PeerSet(symbols=tuple((f, Symbols(True)) for f in FAMILIES))
 EVERY_WORDS = {"role": "every ASG", "group": "every group outside the stack", "tag": "every service tag"}
+AZURE_FAMILIES = ("role", "group", "tag")
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ def end_node(peers: PeerSet, cidrs: PeerSet, inside: Node) -> Node:
     return addr(intervals_node(peers.v4, inside, V4_TOP), intervals_node(peers.v6, inside, V6_TOP), families)
 
 
+@lru_cache(maxsize=1 << 14)
 def ends_node(e: Ends) -> Node:
     return box_levels(
         e.protocols,
@@ -97,13 +102,17 @@ def ends_node(e: Ends) -> Node:
     )
 
 
-def first_match(chain: Sequence[tuple[Ends, bool]]) -> Node:
-    """What an NSG admits, its rules (and Azure's defaults after them) in priority order: first match decides."""
-    admitted: Node = False
-    for ends, allow in reversed(chain):
-        node = ends_node(ends)
-        admitted = union(node, admitted) if allow else difference(admitted, node)
-    return admitted
+def ends_meet(a: Ends, b: Ends) -> bool:
+    """Two rules may share a packet, members' addresses counted (an end naming CIDRs meets any member)."""
+    return boxes_meet(_wide(a), _wide(b))
+
+
+@lru_cache(maxsize=1 << 14)
+def _wide(e: Ends) -> Box:
+    def reach(ends: PeerSet, cidrs: PeerSet) -> PeerSet:
+        return union_sets([ends, EVERY_SYMBOL]) if cidrs.v4 or cidrs.v6 else ends
+
+    return Box(reach(e.local, e.local_cidrs), e.protocols, e.ports, reach(e.peer, e.peer_cidrs))
 
 
 def lifted(parts: Iterable[tuple[PeerSet, tuple[int, int], tuple[tuple[int, int], ...], PeerSet]]) -> Node:
@@ -158,11 +167,19 @@ class Side:
                 yield value
 
     def words(self) -> str:
-        named = [f"{f}:{n}" for f in FAMILIES for n in sorted(self.symbols.get(f, ())) if f not in self.every]
-        if {"role", "group", "tag"} <= self.every:
-            every = ["any member of the network"]
+        """Who, in Azure's words: ASGs, tags; prefix lists and unreadable values are not Azure's members."""
+        tags = self.symbols.get("tag", set())
+        network = {"role", "group"} <= self.every and ("tag" in self.every or "VirtualNetwork" in tags)
+        named = [
+            f"{f}:{n}"
+            for f in FAMILIES
+            for n in sorted(self.symbols.get(f, ()))
+            if f not in self.every and f in AZURE_FAMILIES and not (network and (f, n) == ("tag", "VirtualNetwork"))
+        ]
+        if network:
+            every = ["any member of the network"] + (["every service tag"] if "tag" in self.every else [])
         else:
-            every = [EVERY_WORDS.get(f, f"every {f}") for f in FAMILIES if f in self.every]
+            every = [EVERY_WORDS.get(f, f"every {f}") for f in FAMILIES if f in self.every and f in AZURE_FAMILIES]
         who = ", ".join([*every, *named]) or "members"
         return f"{who} at {address_words(self.addresses)}" if self.addresses else who
 
