@@ -577,7 +577,7 @@ HIDDEN: list[tuple[str, str, Edit, Edit, int, str]] = [
         _none,
         _internet_as_every_address,
         3,
-        "tcp/25 from any member of the network, tag:AzureLoadBalancer at any IPv4 or IPv6 address",
+        "tcp/25 on gateway from any member of the network, tag:AzureLoadBalancer at any IPv4 or IPv6 address",
     ),
     (
         "an allow from 10.0.0.0/8 beside Internet",
@@ -593,7 +593,7 @@ HIDDEN: list[tuple[str, str, Edit, Edit, int, str]] = [
         _deny_10_then_asg_rdp,
         _asg_rdp,
         3,
-        "tcp/3389 from role:gateway at 10.0.0.0/8",
+        "tcp/3389 on gateway from role:gateway at 10.0.0.0/8",
     ),
     (
         "the same CIDR deny and ASG allow on both sides",

@@ -24,7 +24,7 @@ from itertools import combinations
 from typing import Any, Literal
 
 from seawall.packets.measure import PUBLIC_TAGS
-from seawall.packets.members import NO_CIDRS, Ends, ends_meet, ends_node, lifted, seen
+from seawall.packets.members import NO_CIDRS, Ends, ends_meet, ends_node, lifted, said
 from seawall.packets.space import (
     ALL_ADDRESSES,
     EVERY_PEER,
@@ -39,7 +39,6 @@ from seawall.packets.space import (
     hull,
     intersection,
     may_touch,
-    merge_ranges,
     slices,
     symbol,
     union,
@@ -117,6 +116,7 @@ class PacketRule:
 
 
 RULES_NAMED = 3  # the rules a members' line names before "and N more"
+SENTENCES = 3  # the parts of what members newly get that a line says before "and N more"
 Within = tuple[Ends, ...] | None  # the rules whose packets a question about members is confined to
 
 # The key of an unknown the model reads approximately (a rule's source ports, an unreadable priority,
@@ -667,39 +667,48 @@ def members_news(base: RoleSet | None, head: RoleSet | None, more: Node) -> Unkn
     news = difference(delta, shown)
     if news is False:
         return None
-    found = seen(news)
-    ports = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in merge_ranges(found.ports))
-    ported = ports != "0-65535"
-    parts = []
-    for p in merge_ranges(found.protocols):
-        if p in ((6, 6), (17, 17)):
-            parts.append(f"{protocol_words(p)}/{ports if ported else 'all'}")
-        elif ported and p[0] <= 17 and p[1] >= 6:
-            parts.append(f"{protocol_words(p)} (TCP/UDP ports {ports})")
+    sentences = []
+    for part in said(news)[:SENTENCES]:
+        mine = f"{head.role} ({part.local})" if part.local else head.role
+        if head.direction == "in":
+            sentences.append(f"{part.what} on {mine} from {part.peer}")
         else:
-            parts.append(protocol_words(p))
-    what = "; ".join(parts)
-    ends = [f"{'from' if head.direction == 'in' else 'to'} {found.peer.words()}"]
-    if found.local.addresses:
-        ends.append(f"at {found.local.words()}")
-    allowing = sorted({r.label for r in head.rules if r.allow and intersection(ends_node(_ends(r)), news) is not False})
+            sentences.append(f"{part.what} from {mine} to {part.peer}")
+    more_said = len(said(news)) - SENTENCES
+    allowing = _allowing(head, news)
     by = f", by {', '.join(allowing[:RULES_NAMED])}" + (
         f" and {len(allowing) - RULES_NAMED} more" if len(allowing) > RULES_NAMED else ""
     )
     text = (
-        f"{head.role} ({head.direction}): {what} {' '.join(ends)} would newly pass{by if allowing else ''}; a CIDR "
-        "reaches the virtual network's members at those addresses, and the plan does not say which addresses "
-        "the network holds"
+        f"{head.role} ({head.direction}): {'; '.join(sentences)}"
+        + (f" and {more_said} more" if more_said > 0 else "")
+        + f" would newly pass{by if allowing else ''}; a CIDR reaches the virtual network's members at those "
+        "addresses, and the plan does not say which addresses the network holds"
     )
     return Unknown(head.role, f"members::{head.role}::{head.direction}::{text}", text)
 
 
-def protocol_words(protocols: tuple[int, int]) -> str:
-    lo, hi = protocols
-    names = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
-    if (lo, hi) == (0, 255):
-        return "any protocol"
-    return names.get(lo, f"protocol {lo}") if lo == hi else f"protocols {lo}-{hi}"
+def _allowing(head: RoleSet, news: Node) -> list[str]:
+    """The allow rules of head that decide some of ``news`` (first match, members' addresses counted)."""
+    out = []
+    for nsg, rules in _by_nsg(head.rules).items():
+        earlier = _Earlier(ends_meet, ends_node)
+        ordered = sorted(rules, key=_order)
+        for rule in [*ordered, *azure_defaults(head.direction)]:
+            ends = _ends(rule)
+            touched = intersection(ends_node(ends), news) if rule.allow else False
+            decided = difference(touched, earlier.covering(ends)) if touched is not False else False
+            earlier.add(ends)
+            if decided is not False:
+                out.append(rule.label if not rule.default else f"{nsg}/{rule.label}")
+    return sorted(set(out))
+
+
+def _by_nsg(rules: Iterable[PacketRule]) -> dict[str, list[PacketRule]]:
+    out: dict[str, list[PacketRule]] = {}
+    for rule in rules:
+        out.setdefault(rule.nsg, []).append(rule)
+    return out
 
 
 def _responsible(found: RoleSet | None, packets: Node, among: Collection[Box] | None = None) -> list[Decider]:

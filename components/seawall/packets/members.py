@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from seawall.packets.measure import words as peer_words
 from seawall.packets.space import (
     FAMILIES,
     V4_TOP,
@@ -137,28 +138,41 @@ def lifted(parts: Iterable[tuple[PeerSet, tuple[int, int], tuple[tuple[int, int]
 
 @dataclass
 class Side:
-    """The members one end of a set of packets holds: which symbols, at which addresses."""
+    """One end of a set of member packets: outside addresses, and members (which symbols, at which addresses)."""
 
+    v4: list[tuple[int, int]] = field(default_factory=list)  # outside addresses
+    v6: list[tuple[int, int]] = field(default_factory=list)
     symbols: dict[str, set[str]] = field(default_factory=dict)
     every: set[str] = field(default_factory=set)  # families all of whose members are in it
-    addresses: list[tuple[int, int]] = field(default_factory=list)  # in the member space
+    addresses: list[tuple[int, int]] = field(default_factory=list)  # members' own, in the member space
 
-    def members(self, node: Addr) -> Iterator[Node]:
-        """The member levels below an end's symbols, noting the symbols that lead to something."""
+    def read(self, node: Node) -> Iterator[Node]:
+        """An end's level: notes what it holds and yields what lies below each part (next level)."""
+        if not isinstance(node, Addr):
+            if node is not False:
+                self.every.update(FAMILIES)
+                self.v4.append((0, V4_TOP))
+                self.v6.append((0, V6_TOP))
+                yield node
+            return
+        for ranges, value, top in ((self.v4, node.v4, V4_TOP), (self.v6, node.v6, V6_TOP)):
+            for lo, hi, below in pieces(value, top):
+                if below is not False:
+                    ranges.append((lo, hi))
+                    yield below
         for family, (default, names) in zip(FAMILIES, node.syms, strict=True):
             if default is not False:
                 self.every.add(family)
-                yield default
+                yield from self._at(default)
             for name, child in names:
                 if child is not False:
                     self.symbols.setdefault(family, set()).add(name)
-                    yield child
+                    yield from self._at(child)
 
-    def at(self, member: Node) -> Iterator[Node]:
+    def _at(self, member: Node) -> Iterator[Node]:
         """A member level's non-empty parts, noting their addresses (a bool: every address)."""
         if not isinstance(member, Seg):
-            if member is not False:
-                yield member
+            yield member
             return
         for lo, hi, value in pieces(member, MEMBER_TOP):
             if value is not False:
@@ -167,60 +181,84 @@ class Side:
                 yield value
 
     def words(self) -> str:
-        """Who, in Azure's words: ASGs, tags; prefix lists and unreadable values are not Azure's members."""
+        """Who, in Azure's words: outside addresses, then ASGs and tags (prefix lists and unreadable values
+        are not Azure's members), at the members' own addresses."""
+        outside = PeerSet(merge_ranges(self.v4), merge_ranges(self.v6))
+        parts = [] if outside.empty else [peer_words(outside)]
+        every = set(self.every)
+        if parts == ["every address"] and "tag" in every:  # every address and the public tags: Azure's Internet
+            parts, every = ["Internet"], every - {"tag"}
         tags = self.symbols.get("tag", set())
-        network = {"role", "group"} <= self.every and ("tag" in self.every or "VirtualNetwork" in tags)
-        named = [
-            f"{f}:{n}"
-            for f in FAMILIES
-            for n in sorted(self.symbols.get(f, ()))
-            if f not in self.every and f in AZURE_FAMILIES and not (network and (f, n) == ("tag", "VirtualNetwork"))
-        ]
+        network = {"role", "group"} <= every and ("tag" in every or "VirtualNetwork" in tags)
         if network:
-            every = ["any member of the network"] + (["every service tag"] if "tag" in self.every else [])
+            parts += ["any member of the network"] + (["every service tag"] if "tag" in every else [])
         else:
-            every = [EVERY_WORDS.get(f, f"every {f}") for f in FAMILIES if f in self.every and f in AZURE_FAMILIES]
-        who = ", ".join([*every, *named]) or "members"
+            parts += [EVERY_WORDS[f] for f in AZURE_FAMILIES if f in every]
+        parts += [
+            f"{f}:{n}"
+            for f in AZURE_FAMILIES
+            for n in sorted(self.symbols.get(f, ()))
+            if f not in every and not (network and (f, n) == ("tag", "VirtualNetwork"))
+        ]
+        who = ", ".join(parts) or "members"
         return f"{who} at {address_words(self.addresses)}" if self.addresses else who
 
 
-@dataclass
-class Seen:
-    local: Side
-    peer: Side
-    protocols: list[tuple[int, int]]
-    ports: list[tuple[int, int]]
+@dataclass(frozen=True)
+class Said:
+    """One sentence's worth of member packets: these protocols and ports between these ends."""
+
+    local: str
+    peer: str
+    what: str
 
 
-def seen(node: Node) -> Seen:
-    """Member packets in a set, gathered for one sentence: each end's members and addresses, protocols, ports."""
-    out = Seen(Side(), Side(), [], [])
-
-    def protocols(child: Node) -> None:
-        for lo, hi, by_port in pieces(child, 255):
+def said(node: Node) -> list[Said]:
+    """Member packets as sentences: one per port range and its ends, gathered where the ends read alike."""
+    found: dict[tuple[str, str], list[tuple[tuple[int, int], tuple[int, int]]]] = {}
+    local = Side()
+    for below in local.read(node):
+        for lo, hi, by_port in pieces(below, 255):
             if by_port is False:
                 continue
-            out.protocols.append((lo, hi))
-            for plo, phi, peer in pieces(by_port, 65535):
-                if peer is False:
+            for plo, phi, peer_node in pieces(by_port, 65535):
+                if peer_node is False:
                     continue
-                out.ports.append((plo, phi))
-                if isinstance(peer, Addr):
-                    for member in out.peer.members(peer):
-                        for _ in out.peer.at(member):
-                            pass
+                peer = Side()
+                for _ in peer.read(peer_node):
+                    pass
+                found.setdefault((local.words() if local.addresses else "", peer.words()), []).append(
+                    ((lo, hi), (plo, phi))
+                )
+        local = Side()  # each part of the local level is read on its own
+    return [Said(lo, pe, _what(parts)) for (lo, pe), parts in found.items()]
 
-    if isinstance(node, Addr):
-        for top, value in ((V4_TOP, node.v4), (V6_TOP, node.v6)):  # outside local addresses
-            for _, _, below in pieces(value, top):
-                if below is not False:
-                    protocols(below)
-        for member in out.local.members(node):
-            for below in out.local.at(member):
-                protocols(below)
-    elif node is not False:
-        protocols(node)
-    return out
+
+def _what(parts: list[tuple[tuple[int, int], tuple[int, int]]]) -> str:
+    """Protocols with their ports: ``tcp/22, 3389; icmp``."""
+    by_protocol: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for protocols, port_range in parts:
+        by_protocol.setdefault(protocols, []).append(port_range)
+    out = []
+    for protocols, ranges in sorted(by_protocol.items()):
+        name = protocol_name(protocols)
+        listed = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in merge_ranges(ranges))
+        ported = protocols in ((6, 6), (17, 17)) or (protocols[0] <= 17 and protocols[1] >= 6)
+        if not ported or listed == "0-65535":
+            out.append(name if not ported or protocols not in ((6, 6), (17, 17)) else f"{name}/all")
+        elif protocols in ((6, 6), (17, 17)):
+            out.append(f"{name}/{listed}")
+        else:
+            out.append(f"{name} (TCP/UDP ports {listed})")
+    return "; ".join(dict.fromkeys(out))
+
+
+def protocol_name(protocols: tuple[int, int]) -> str:
+    lo, hi = protocols
+    names = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
+    if (lo, hi) == (0, 255):
+        return "any protocol"
+    return names.get(lo, f"protocol {lo}") if lo == hi else f"protocols {lo}-{hi}"
 
 
 def address_words(ranges: list[tuple[int, int]], listed: int = 3) -> str:
@@ -248,16 +286,23 @@ def _listed(merged: Sequence[tuple[int, int]], listed: int) -> str:
 
 
 def _most(merged: Sequence[tuple[int, int]], listed: int) -> str:
-    """Member addresses that are most of IPv4, as what they leave out."""
-    gaps: list[tuple[int, int]] = []
-    at = 0
-    for lo, hi in merged:
-        if lo > at:
-            gaps.append((at, lo - 1))
-        at = hi + 1
-    if at <= MEMBER_TOP:
-        gaps.append((at, MEMBER_TOP))
+    """Member addresses that are most of IPv4, as what they leave out (of the families they hold)."""
     v6 = any(lo <= OTHER - 1 and hi >= V6_AT for lo, hi in merged)
-    left = _listed(merge_ranges([g for g in gaps if g[0] <= OTHER - 1]), listed) if gaps else ""
+    gaps = _gaps(merged, 0, V4_TOP) + (_gaps(merged, V6_AT, OTHER - 1) if v6 else [])
+    left = _listed(gaps, listed) if gaps else ""
     what = "any IPv4" + (" or IPv6" if v6 else "") + " address"
     return f"{what} but {left}" if left else what
+
+
+def _gaps(merged: Sequence[tuple[int, int]], first: int, last: int) -> list[tuple[int, int]]:
+    """What the sorted, merged ranges leave out of first..last."""
+    out, at = [], first
+    for lo, hi in merged:
+        if hi < first or lo > last:
+            continue
+        if lo > at:
+            out.append((at, lo - 1))
+        at = max(at, hi + 1)
+    if at <= last:
+        out.append((at, last))
+    return out

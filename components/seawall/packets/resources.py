@@ -278,9 +278,15 @@ def _group_peer(
     if target is None:
         return _outside("group", str(reference), label, role, unknown)
     claimed = _tags(target).get(ROLE_TAG)
-    what = (
-        f"{target.name} is tagged for role {claimed} but is not its group" if claimed else f"{target.name} has no role"
-    )
+    others = sorted(_claimants(index, type_).get(str(claimed), [])) if claimed else []
+    if not claimed:
+        what = f"{target.name} has no role"
+    elif SPLIT_TAG in _tags(target):
+        what = f"{target.name} is a quota split of role {claimed}, which seawall never references"
+    elif len(others) > 1:
+        what = f"{target.name} is one of {len(others)} tagged for role {claimed} ({', '.join(others)}): which is its own is not known"
+    else:
+        what = f"{target.name} is tagged for role {claimed} but is not its group"
     unknown.append(
         Unknown(role, f"group::{target.type}::{target.name}", f"{label}: group {what}; its members are unknown")
     )
