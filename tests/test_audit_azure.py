@@ -854,6 +854,6 @@ def test_internet_rewritten_as_every_address_lets_the_networks_members_in(arm: A
     code, report = audit()
     assert code == 3, report
     said = [x["broadening"] for x in report["drift"] if x["broadening"]]
-    assert any("tcp/25 on gateway from any member of the network, tag:AzureLoadBalancer at any IPv4 address" in b for b in said), (
-        said
-    )
+    assert any(
+        "tcp/25 on gateway from any member of the network, tag:AzureLoadBalancer at any IPv4 address" in b for b in said
+    ), said

@@ -523,6 +523,31 @@ def _internet_denied_then_azure_cloud(d: Plan) -> None:
     _azure_cloud_allowed(d)
 
 
+def _parent_denied(priority: int) -> Edit:
+    """On the child: a deny from the parent ASG, at ``priority``, and an allow from the child ASG at 160."""
+
+    def edit(d: Plan) -> None:
+        nsg = next(r for r in d["resources"] if r["name"] == "mss-distributed-child-nsg")
+        group = {"sourceAddressPrefix": None}
+        nsg["inputs"]["securityRules"] += [
+            {**_rdp("Deny", "no-parent", priority), **group,
+             "sourceApplicationSecurityGroups": [{"id": "${mss-distributed-parent-asg.id}"}]},
+            {**_rdp("Allow", "from-child", 160), **group,
+             "sourceApplicationSecurityGroups": [{"id": "${mss-distributed-child-asg.id}"}]},
+        ]  # fmt: skip
+
+    return edit
+
+
+def _storage(denied: bool) -> Edit:
+    def edit(d: Plan) -> None:
+        if denied:
+            rules(d).append({**_rdp("Deny", "no-storage", 150), "sourceAddressPrefix": "Storage"})
+        rules(d).append({**_rdp("Allow", "from-west-europe", 160), "sourceAddressPrefix": "Storage.WestEurope"})
+
+    return edit
+
+
 # (case, stack, base edit, head edit, exit with --fail-on broadening, a phrase the output must hold)
 HIDDEN: list[tuple[str, str, Edit, Edit, int, str]] = [
     ("an allow's source ports widened to *", "dmz-azure", _source_ports("1024-65535"), _none, 3, "cannot judge"),
@@ -569,6 +594,31 @@ HIDDEN: list[tuple[str, str, Edit, Edit, int, str]] = [
         _azure_cloud_allowed,
         3,
         "now admits tcp/3389 on gateway from tag:AzureCloud",
+    ),
+    # a member may be in two groups at once: an interface in two ASGs, an address in two service tags
+    (
+        "a deny from one ASG moved below an allow from another",
+        "mss-distributed-azure",
+        _parent_denied(150),
+        _parent_denied(170),
+        3,
+        "tcp/3389 from members of both role:child and role:parent would newly pass",
+    ),
+    (
+        "the same two ASG rules on both sides",
+        "mss-distributed-azure",
+        _parent_denied(150),
+        _parent_denied(150),
+        0,
+        "no firewall",
+    ),
+    (
+        "a deny of Storage deleted in front of an allow from Storage.WestEurope",
+        "dmz-azure",
+        _storage(True),
+        _storage(False),
+        3,
+        "from members of both tag:Storage and tag:Storage.WestEurope",
     ),
     # CIDRs reach the virtual network's members at their addresses; tags and ASGs are not read apart from them
     (

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from seawall.packets.admitted import Admitted, compare, members_difference
+from seawall.packets.admitted import Admitted, compare, joined_differences, members_difference
 from seawall.packets.members import MEMBER_TOP, V6_AT, end_node
 from seawall.packets.members import OTHER as OTHER_MEMBER
 from seawall.packets.resources import admitted_from
@@ -200,6 +200,17 @@ class Packet:
     pm6: Any
     proto: Any
     port: Any
+    ls2: Any  # a second group the member at each end is in (-1: none)
+    ps2: Any
+
+
+def category(symbol: tuple[str, str]) -> str | None:
+    """Groups a member can be in two of at once: ASGs (an interface in two), public service tags (an address
+    in two: Storage and Storage.WestEurope). An ASG's members are not in a public tag."""
+    family, name = symbol
+    if family in ("role", "group"):
+        return "asg"
+    return "tag" if family == "tag" and name not in NOT_PUBLIC else None
 
 
 class Oracle:
@@ -210,14 +221,22 @@ class Oracle:
             z3.Int("lmk"), z3.BitVec("lm4", 32), z3.BitVec("lm6", 128),
             z3.Int("pk"), z3.BitVec("p4", 32), z3.BitVec("p6", 128), z3.Int("ps"),
             z3.Int("pmk"), z3.BitVec("pm4", 32), z3.BitVec("pm6", 128),
-            z3.Int("proto"), z3.Int("port"),
+            z3.Int("proto"), z3.Int("port"), z3.Int("ls2"), z3.Int("ps2"),
         )  # fmt: skip
         p = self.p
         n = len(self.symbols)
+        both = [
+            (i, j)
+            for i, a in enumerate(self.symbols)
+            for j, b in enumerate(self.symbols)
+            if i != j and category(a) is not None and category(a) == category(b)
+        ]
         self.domain = z3.And(
             p.lk >= 0, p.lk <= 2, p.pk >= 0, p.pk <= 2, p.ls >= 0, p.ls < n, p.ps >= 0, p.ps < n,
             p.lmk >= 0, p.lmk <= 2, p.pmk >= 0, p.pmk <= 2,
             p.proto >= 0, p.proto <= 255, p.port >= 0, p.port <= 65535,
+            *(z3.Or(s2 == -1, z3.And(k == 2, z3.Or([z3.And(s1 == i, s2 == j) for i, j in both])))
+              for k, s1, s2 in ((p.lk, p.ls, p.ls2), (p.pk, p.ps, p.ps2))),
         )  # fmt: skip
 
     def end(self, local: bool) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
@@ -235,11 +254,15 @@ class Oracle:
 
     def sym(self, family: str, name: str, local: bool) -> Any:
         kind, _, _, s, *_ = self.end(local)
-        return z3.And(kind == 2, s == self.symbols.index((family, name)))
+        s2 = self.p.ls2 if local else self.p.ps2
+        i = self.symbols.index((family, name))
+        return z3.And(kind == 2, z3.Or(s == i, s2 == i))
 
     def family(self, family: str, local: bool) -> Any:
         kind, _, _, s, *_ = self.end(local)
-        return z3.And(kind == 2, z3.Or([s == i for i, (f, _) in enumerate(self.symbols) if f == family]))
+        s2 = self.p.ls2 if local else self.p.ps2
+        members = [i for i, (f, _) in enumerate(self.symbols) if f == family]
+        return z3.And(kind == 2, z3.Or([x == i for i in members for x in (s, s2)]))
 
     def tag(self, text: str, local: bool) -> Any:
         kind = self.end(local)[0]
@@ -435,8 +458,18 @@ def holds(o: Oracle, formula: Any, local: End, proto: int, port: int, peer: End)
             (m4, z3.BitVecVal(member if member_kind == 0 else 0, 32)),
             (m6, z3.BitVecVal(member if member_kind == 1 else 0, 128)),
         ]  # fmt: skip
-    values += [(p.proto, z3.IntVal(proto)), (p.port, z3.IntVal(port))]
+    values += [(p.proto, z3.IntVal(proto)), (p.port, z3.IntVal(port)), (p.ls2, z3.IntVal(-1)), (p.ps2, z3.IntVal(-1))]
     return z3.is_true(z3.simplify(z3.substitute(formula, *values)))
+
+
+def seconds(o: Oracle, w: Any) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+    """The second group of the witness's member at each end (None: in one only)."""
+    found = [int(w.eval(x, model_completion=True).as_long()) for x in (o.p.ls2, o.p.ps2)]
+    return (o.symbols[found[0]] if found[0] >= 0 else None, o.symbols[found[1]] if found[1] >= 0 else None)
+
+
+def named(end: End, name: tuple[str, str]) -> End:
+    return (end[0], end[1], end[2], name, end[4], end[5])
 
 
 def witness(o: Oracle, w: Any) -> tuple[End, int, int, End]:
@@ -468,7 +501,7 @@ def possible(o: Oracle, formula: Any, packet: tuple[End, int, int, End]) -> bool
             (m4, z3.BitVecVal(member if member_kind == 0 else 0, 32)),
             (m6, z3.BitVecVal(member if member_kind == 1 else 0, 128)),
         ]  # fmt: skip
-    values += [(p.proto, z3.IntVal(proto)), (p.port, z3.IntVal(port))]
+    values += [(p.proto, z3.IntVal(proto)), (p.port, z3.IntVal(port)), (p.ls2, z3.IntVal(-1)), (p.ps2, z3.IntVal(-1))]
     solver = z3.Solver()
     solver.add(z3.substitute(formula, *values))
     return bool(solver.check() == z3.sat)
@@ -481,12 +514,13 @@ def agree(
 ) -> None:
     """Per role and direction, the model's answers against the solver's.
 
-    AWS: the model's own sets (a union of allows needs no member addresses: a member the head lets
-    in, the base not, shows as its symbol or as its address in the model's difference). Azure:
-    members' addresses and the NSGs a member is behind are free choices of the solver; the model's
-    difference with members' addresses over every combination of NSGs (``members_difference``)
-    must be exactly the solver's, and the diff's verdict (broadening, or "cannot judge" members at
-    addresses) must be there exactly when the solver finds a packet.
+    The solver chooses every packet's ends freely: an address, or a member of one group or of two at
+    once, at an address of its own, behind any combination of its role's NSGs. AWS: the model's own
+    sets (a union of allows: a member the head lets in and the base not shows as one of its groups or
+    as its address in the model's difference). Azure: the difference with members' addresses
+    (``members_difference``) and, for members of two groups, per join (``joined_differences``) must
+    be exactly the solver's, and the diff's verdict (broadening, or "cannot judge" with the members)
+    must be there exactly when the solver finds a packet.
     """
     o = Oracle(symbols_in(base) + symbols_in(head))
     fa, fb = formulas(o, base), formulas(o, head)
@@ -495,29 +529,51 @@ def agree(
     verdict = compare(ma, mb)
     for key in sorted(fa.keys() | fb.keys()):
         na, nb = ma.get(*key), mb.get(*key)
+        joins: dict[Any, Node] = {}
+        back: dict[Any, Node] = {}
         if azure:
             per_a, per_b = fa.get(key, {}), fb.get(key, {})
             single = len(per_a) <= 1 and len(per_b) <= 1
             a, b = behind(per_a, single), behind(per_b, single)
             sa, sb = ma.sets.get(key), mb.sets.get(key)
             extra, fewer = members_difference(sa, sb), members_difference(sb, sa)
+            if sa is not None and sb is not None:
+                found, found_back = joined_differences(sa, sb), joined_differences(sb, sa)
+                assert found is not None and found_back is not None
+                joins, back = found, found_back
         else:
             a, b = fa.get(key, z3.BoolVal(False)), fb.get(key, z3.BoolVal(False))
             extra, fewer = difference(nb, na), difference(na, nb)
         solver = z3.Solver()
         solver.add(o.domain, b, z3.Not(a))
         more = solver.check() == z3.sat
-        assert (extra is not False) == more, (key, "head − base", base, head)
+        assert (extra is not False or bool(joins)) == more, (key, "head − base", base, head)
         said = any((c.role, c.direction) == key for c in verdict.broadening) or any(
-            u.key.startswith(f"members::{key[0]}::{key[1]}::") for u in verdict.unknown_added
+            u.key.startswith((f"members::{key[0]}::{key[1]}::", f"joined::{key[0]}::{key[1]}"))
+            for u in verdict.unknown_added
         )
         assert said == more, (key, "the diff's verdict", base, head)
         if more:  # the solver's witness is in the difference
-            local, proto, port, peer = witness(o, solver.model())
+            w = solver.model()
+            local, proto, port, peer = witness(o, w)
+            second = seconds(o, w)
+            ends = []  # per end: (join of the end or None, the end as the model's point)
+            for end, also in ((local, second[0]), (peer, second[1])):
+                if also is None:
+                    ends.append([(None, end)])
+                else:
+                    pair = tuple(sorted([end[3], also]))
+                    ends.append([(None, end), (None, named(end, also)), (pair, named(end, pair[0]))])
             if azure:
-                assert pair_contains(extra, local, proto, port, peer), (key, base, head)
-            else:  # a member: its symbol or its own address is in the model's difference
-                points = [(as_set(local), as_set(peer))]
+                assert any(
+                    pair_contains(
+                        extra if (jl, jp) == (None, None) else joins.get((jl, jp), False), lo, proto, port, pe
+                    )
+                    for jl, lo in ends[0]
+                    for jp, pe in ends[1]
+                ), (key, base, head)
+            else:  # a member: one of its groups or its own address is in the model's difference
+                points = [(as_set(lo), as_set(pe)) for _, lo in ends[0] for _, pe in ends[1]]
                 if member_address(peer) is not None:
                     points.append((as_set(local), member_address(peer)))
                 assert any(contains(nb, lo, proto, port, pe) and not contains(na, lo, proto, port, pe)
@@ -529,10 +585,11 @@ def agree(
             assert possible(o, z3.And(b, z3.Not(a)), packet), (key, packet)
         solver = z3.Solver()
         solver.add(o.domain, a != b)
-        assert (extra is False and fewer is False) == (solver.check() == z3.unsat), (key, "equal", base, head)
+        same = extra is False and fewer is False and not joins and not back
+        assert same == (solver.check() == z3.unsat), (key, "equal", base, head)
         solver = z3.Solver()
         solver.add(o.domain, a, z3.Not(b))
-        assert (fewer is False) == (solver.check() == z3.unsat), (key, "subset", base, head)
+        assert (fewer is False and not back) == (solver.check() == z3.unsat), (key, "subset", base, head)
 
 
 ORACLE = settings(

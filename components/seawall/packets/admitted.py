@@ -182,14 +182,14 @@ class RoleSet:
         signature: Any,
         boxes: tuple[Box, ...] | None = None,
         deciders: list[Decider] | None = None,
-        members: Callable[[Within], Node] | None = None,
+        members: Callable[[Within, Join], Node] | None = None,
         rules: tuple[PacketRule, ...] = (),
     ) -> None:
         self.role, self.direction = role, direction
         self.members = members  # Azure: what it admits with members' addresses (see seawall.packets.members)
         self.rules = rules  # Azure: its rules, to name the ones that admit what members_news finds
         # Azure: each NSG's own set and its set with members' addresses (a role may be under several)
-        self.nsgs: dict[str, tuple[Callable[[], Node], Callable[[Within], Node]]] = {}
+        self.nsgs: dict[str, tuple[Callable[[], Node], Callable[[Within, Join], Node]]] = {}
         self._evaluate = evaluate
         self._done: tuple[Node, list[Decider]] | None = None
         self.signature = signature
@@ -337,14 +337,16 @@ def _azure_role(role: str, direction: Direction, rules: list[PacketRule]) -> Rol
         for nsg in sorted(by_nsg)
     )
 
-    def members(within: Within = None) -> Node:
-        return union_all(_members_first_match(direction, by_nsg[nsg], within) for nsg in sorted(by_nsg))
+    def members(within: Within = None, join: Join = None) -> Node:
+        return union_all(_members_first_match(direction, by_nsg[nsg], within, join) for nsg in sorted(by_nsg))
 
     found = RoleSet(role, direction, evaluate, ("azure", signature), members=members, rules=tuple(rules))
     found.nsgs = {
         nsg: (
             lambda nsg=nsg: _first_match(nsg, direction, by_nsg[nsg])[0],  # type: ignore[misc]
-            lambda within=None, nsg=nsg: _members_first_match(direction, by_nsg[nsg], within),  # type: ignore[misc]
+            lambda within=None, join=None, nsg=nsg: _members_first_match(  # type: ignore[misc]
+                direction, by_nsg[nsg], within, join
+            ),
         )
         for nsg in sorted(by_nsg)
     }
@@ -362,21 +364,24 @@ def _ends(rule: PacketRule) -> Ends:
 _MEMBERS_EVALUATED: dict[tuple[Any, ...], Node] = {}
 
 
-def _members_first_match(direction: Direction, rules: list[PacketRule], within: Within = None) -> Node:
+def _members_first_match(
+    direction: Direction, rules: list[PacketRule], within: Within = None, join: Join = None
+) -> Node:
     """First match with members' addresses: each rule decides what it holds and no earlier rule does.
 
     ``within``: only the packets of these rules' boxes are asked for (what a change can move), so only
     the rules that meet them take part; the first match of a packet there is the same among them.
+    ``join``: members of two groups at once (see :func:`joined`).
     """
     ordered = sorted(rules, key=lambda r: (r.priority if r.priority is not None else 0, r.label))
-    key = (direction, tuple((r.allow, r.box, r.cidrs) for r in ordered), within)
+    key = (direction, tuple((r.allow, r.box, r.cidrs) for r in ordered), within, join)
     found = _MEMBERS_EVALUATED.get(key)
     if found is not None:
         return found
     earlier = _Earlier(ends_meet, ends_node)
     allowed: list[Node] = []
     for rule in [*ordered, *azure_defaults(direction)]:
-        ends = _ends(rule)
+        ends = joined(_ends(rule), join)
         if within is not None and not any(ends_meet(ends, w) for w in within):
             continue
         effective = difference(ends_node(ends), earlier.covering(ends))
@@ -545,6 +550,7 @@ def compare(base: Admitted, head: Admitted) -> Comparison:
         members = members_news(sa, sb, more)
         if members is not None:
             news.append(members)
+        news += members_of_two(sa, sb, more)
         if less is not False:
             narrowing.append(Change(*key, less, tuple(_responsible(sa, less, lost))))
     base_keys = {u.key for u in base.unknown}
@@ -603,7 +609,12 @@ def _several(base: RoleSet | None, head: RoleSet | None) -> list[str] | None:
 
 
 def _behind_some(
-    mine: RoleSet | None, theirs: RoleSet | None, names: list[str], members: bool = False, within: Within = None
+    mine: RoleSet | None,
+    theirs: RoleSet | None,
+    names: list[str],
+    members: bool = False,
+    within: Within = None,
+    join: Join = None,
 ) -> Node:
     """What a member behind some combination of the role's NSGs gets from ``mine`` and not from ``theirs``.
 
@@ -618,7 +629,7 @@ def _behind_some(
             sets = []
             for side in (mine, theirs):
                 parts = [
-                    side.nsgs[n][1](within) if members else side.nsgs[n][0]()
+                    side.nsgs[n][1](within, join) if members else side.nsgs[n][0]()
                     for n in chosen
                     if side is not None and n in side.nsgs
                 ]
@@ -630,21 +641,112 @@ def _behind_some(
     return out
 
 
-def members_difference(base: RoleSet | None, head: RoleSet | None) -> Node:
-    """Azure, with members' addresses: what some member could get from head and not from base."""
+def members_difference(base: RoleSet | None, head: RoleSet | None, join: Join = None) -> Node:
+    """Azure, with members' addresses: what some member could get from head and not from base.
+
+    ``join``: for members of two groups at once, at the first group's point (see :func:`joined`).
+    """
     if head is None or head.members is None:
         return False
-    within: Within = None
-    if base is not None and set(base.nsgs) == set(head.nsgs):  # only the rules one side lacks can move packets
-        mine, theirs = _contents(head), _contents(base)
-        moved = [r for k, r in mine.items() if k not in theirs] + [r for k, r in theirs.items() if k not in mine]
-        if not moved:
-            return False
-        within = tuple(dict.fromkeys(_ends(r) for r in moved))
+    within = _moved(base, head)
+    if within is False:
+        return False
+    if within is not None and join is not None:
+        within = tuple(dict.fromkeys(joined(w, join) for w in within))
     several = _several(base, head)
     if several:
-        return _behind_some(head, base, several, members=True, within=within)
-    return difference(head.members(within), base.members(within) if base is not None and base.members else False)
+        found = _behind_some(head, base, several, members=True, within=within, join=join)
+    else:
+        theirs = base.members(within, join) if base is not None and base.members else False
+        found = difference(head.members(within, join), theirs)
+    return found if join is None else intersection(found, _join_point(join))
+
+
+def _moved(base: RoleSet | None, head: RoleSet) -> Within | Literal[False]:
+    """The rules one side has and the other lacks (only their packets can move); None: every packet can."""
+    if base is None or set(base.nsgs) != set(head.nsgs):
+        return None
+    mine, theirs = _contents(head), _contents(base)
+    moved = [r for k, r in mine.items() if k not in theirs] + [r for k, r in theirs.items() if k not in mine]
+    return tuple(dict.fromkeys(_ends(r) for r in moved)) if moved else False
+
+
+# Members of two groups at once: an interface in two ASGs, an address in two service tags (Storage and
+# Storage.WestEurope, AzureCloud). For a packet of such a member, the first rule matching either decides;
+# two groups per end are enough to find every difference (the decisions on both sides come from at most
+# two of a member's groups). A join names, per end, (group, other): the point of ``group`` then stands for
+# members of both, each rule holding ``other`` holding ``group`` too.
+Pair = tuple[tuple[str, str], tuple[str, str]]
+Join = tuple[Pair | None, Pair | None] | None  # (local end, far end)
+MOST_JOINS = 24  # joins judged per role and direction; beyond, "cannot judge"
+
+
+def joined(ends: Ends, join: Join) -> Ends:
+    """A rule's ends with each joined end's ``group`` added wherever it holds ``other``."""
+    if join is None:
+        return ends
+    local, peer = ends.local, ends.peer
+    if join[0] is not None:
+        local = _join_end(local, join[0])
+    if join[1] is not None:
+        peer = _join_end(peer, join[1])
+    if local is ends.local and peer is ends.peer:
+        return ends
+    return Ends(local, ends.protocols, ends.ports, peer, ends.local_cidrs, ends.peer_cidrs)
+
+
+def _join_end(end: PeerSet, pair: Pair) -> PeerSet:
+    (family, name), other = pair
+    if _holds(end, *other) and not _holds(end, family, name):
+        return union_sets([end, symbol(family, name)])
+    return end
+
+
+def _holds(end: PeerSet, family: str, name: str) -> bool:
+    found = dict(end.symbols).get(family)
+    return found is not None and ((name not in found.names) if found.cofinite else (name in found.names))
+
+
+def _join_point(join: Join) -> Node:
+    """Packets whose joined ends are their ``group``'s members (at any address)."""
+    assert join is not None
+    local = symbol(*join[0][0]) if join[0] is not None else EVERY_PEER
+    peer = symbol(*join[1][0]) if join[1] is not None else EVERY_PEER
+    return ends_node(Ends(local, ALL_PROTOCOLS, ALL_PORTS, peer))
+
+
+def _joins(base: RoleSet | None, head: RoleSet) -> list[Join] | None:
+    """The joins worth judging: per end, two named groups of one kind (ASGs; public service tags) that
+    some rule tells apart each way; None when there are more than seawall judges."""
+    within = _moved(base, head)
+    if within is False:
+        return []
+    rules = [*head.rules, *(base.rules if base is not None else ()), *azure_defaults(head.direction)]
+    ends = [_ends(r) for r in rules]
+    per_end: list[list[Pair | None]] = []
+    for side in ("local", "peer"):
+        sets = [e.local if side == "local" else e.peer for e in ends]
+        moving = sets if within is None else [w.local if side == "local" else w.peer for w in within]
+        named = sorted(
+            {
+                (f, n)
+                for p in sets
+                for f, syms in p.symbols
+                for n in syms.names
+                if f in ("role", "group") or (f == "tag" and n not in ("VirtualNetwork", "AzureLoadBalancer"))
+            }
+        )
+        pairs: list[Pair | None] = [None]
+        for a, b in combinations(named, 2):
+            if (a[0] == "tag") != (b[0] == "tag"):
+                continue  # an ASG's members are not in a public service tag
+            apart = [(_holds(p, *a), _holds(p, *b)) for p in sets]
+            moves = any(_holds(p, *a) or _holds(p, *b) for p in moving)  # a changed rule holds one of them
+            if moves and (True, False) in apart and (False, True) in apart:
+                pairs.append((a, b))
+        per_end.append(pairs)
+    joins: list[Join] = [(lo, pe) for lo in per_end[0] for pe in per_end[1] if lo is not None or pe is not None]
+    return joins if len(joins) <= MOST_JOINS else None
 
 
 def _contents(found: RoleSet) -> dict[tuple[Any, ...], PacketRule]:
@@ -686,6 +788,54 @@ def members_news(base: RoleSet | None, head: RoleSet | None, more: Node) -> Unkn
         "addresses, and the plan does not say which addresses the network holds"
     )
     return Unknown(head.role, f"members::{head.role}::{head.direction}::{text}", text)
+
+
+def joined_differences(base: RoleSet | None, head: RoleSet | None) -> dict[Join, Node] | None:
+    """Azure: what members of two groups at once could get from head and not from base, per join
+    (:func:`joined`); None when there are more joins than seawall judges."""
+    if head is None or head.members is None or (base is not None and base.members is None):
+        return {}
+    joins = _joins(base, head)
+    if joins is None:
+        return None
+    found = {join: members_difference(base, head, join) for join in joins}
+    return {join: node for join, node in found.items() if node is not False}
+
+
+def members_of_two(base: RoleSet | None, head: RoleSet | None, more: Node) -> list[Unknown]:
+    """Azure: what head admits and base does not only for members of two groups at once, beyond what
+    members of one already show; "cannot judge" (the plan does not say who belongs to both)."""
+    if head is None or base is None or head.members is None:
+        return []  # a new role: all it admits is shown already
+    found = joined_differences(base, head)
+    key = f"joined::{head.role}::{head.direction}"
+    if found is None:
+        text = (
+            f"{head.role} ({head.direction}): its rules tell apart more than {MOST_JOINS} pairs of groups; "
+            "seawall does not judge what members of two at once would get"
+        )
+        return [Unknown(head.role, key, text)]
+    out = []
+    single = members_difference(base, head)
+    shown = lifted((s.local, s.protocols, s.ports, s.peer) for s in slices(more)) if more is not False else False
+    for join, node in sorted(found.items(), key=lambda item: repr(item[0])):
+        assert join is not None
+        news = difference(difference(node, single), shown)
+        if news is False:
+            continue
+        who = " and ".join(
+            f"{'at' if n == 0 else 'from' if head.direction == 'in' else 'to'} members of both "
+            f"{pair[0][0]}:{pair[0][1]} and {pair[1][0]}:{pair[1][1]}"
+            for n, pair in enumerate(join)
+            if pair is not None
+        )
+        what = "; ".join(dict.fromkeys(part.what for part in said(news)))
+        text = (
+            f"{head.role} ({head.direction}): {what} {who} would newly pass; the plan does not say which members "
+            "belong to both (an interface in two ASGs, an address in two service tags)"
+        )
+        out.append(Unknown(head.role, f"{key}::{text}", text))
+    return out
 
 
 def _allowing(head: RoleSet, news: Node) -> list[str]:
