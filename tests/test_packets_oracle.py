@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from seawall.packets.admitted import Admitted, compare, joined_differences, members_difference
-from seawall.packets.members import MEMBER_TOP, V6_AT, end_node
+from seawall.packets.members import LOAD_BALANCER, MEMBER_TOP, V6_AT, end_node
 from seawall.packets.members import OTHER as OTHER_MEMBER
 from seawall.packets.resources import admitted_from
 from seawall.packets.space import (
@@ -237,6 +237,10 @@ class Oracle:
             p.proto >= 0, p.proto <= 255, p.port >= 0, p.port <= 65535,
             *(z3.Or(s2 == -1, z3.And(k == 2, z3.Or([z3.And(s1 == i, s2 == j) for i, j in both])))
               for k, s1, s2 in ((p.lk, p.ls, p.ls2), (p.pk, p.ps, p.ps2))),
+            # the AzureLoadBalancer tag is the platform's one address (or, as every symbol, one no rule names)
+            *(z3.Implies(z3.And(k == 2, s1 == self.symbols.index(("tag", "AzureLoadBalancer"))),
+                         z3.Or(mk == 2, z3.And(mk == 0, m4 == LOAD_BALANCER)))
+              for k, s1, mk, m4 in ((p.lk, p.ls, p.lmk, p.lm4), (p.pk, p.ps, p.pmk, p.pm4))),
         )  # fmt: skip
 
     def end(self, local: bool) -> tuple[Any, Any, Any, Any, Any, Any, Any]:

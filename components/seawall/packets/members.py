@@ -41,6 +41,7 @@ from seawall.packets.space import (
     addr,
     box_levels,
     boxes_meet,
+    intersection,
     intervals_node,
     merge_ranges,
     pieces,
@@ -52,6 +53,10 @@ V6_AT = V4_TOP + 1  # a member's IPv6 address a is the point V6_AT + a
 OTHER = V6_AT + V6_TOP + 1  # a member address no rule names
 MEMBER_TOP = OTHER
 NO_CIDRS = PeerSet()
+LOAD_BALANCER = int(ipaddress.IPv4Address("168.63.129.16"))
+# Members whose address Azure fixes: the AzureLoadBalancer tag is the platform's 168.63.129.16 (or, as the
+# model reads every symbol, an address no rule names).
+FIXED = {"tag": {"AzureLoadBalancer": ((LOAD_BALANCER, LOAD_BALANCER), (OTHER, OTHER))}}
 EVERY_SYMBOL = PeerSet(symbols=tuple((f, Symbols(True)) for f in FAMILIES))
 EVERY_WORDS = {"role": "every ASG", "group": "every group outside the stack", "tag": "every service tag"}
 AZURE_FAMILIES = ("role", "group", "tag")
@@ -87,9 +92,14 @@ def end_node(peers: PeerSet, cidrs: PeerSet, inside: Node) -> Node:
     for family in FAMILIES:
         s = by_family.get(family, Symbols())
         if s.cofinite:
-            families.append((every, tuple((n, at) for n in sorted(s.names))))
+            names = {n: at if n in s.names else every for n in (*s.names, *FIXED.get(family, {}))}
+            default = every
         else:
-            families.append((at, tuple((n, every) for n in sorted(s.names))))
+            names = {n: every if n in s.names else at for n in (*s.names, *FIXED.get(family, {}))}
+            default = at
+        for name, only in FIXED.get(family, {}).items():  # a member whose address is known has no other
+            names[name] = intersection(names[name], intervals_node(only, True, MEMBER_TOP))
+        families.append((default, tuple(sorted(names.items()))))
     return addr(intervals_node(peers.v4, inside, V4_TOP), intervals_node(peers.v6, inside, V6_TOP), families)
 
 
