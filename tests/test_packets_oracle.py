@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from seawall.packets.admitted import Admitted, compare, joined_differences, members_difference
+from seawall.packets.admitted import Admitted, compare, joined_differences, members_difference, nsg_alignment
 from seawall.packets.members import LOAD_BALANCER, MEMBER_TOP, V6_AT, end_node
 from seawall.packets.members import OTHER as OTHER_MEMBER
 from seawall.packets.resources import admitted_from
@@ -536,10 +536,14 @@ def agree(
         joins: dict[Any, Node] = {}
         back: dict[Any, Node] = {}
         if azure:
-            per_a, per_b = fa.get(key, {}), fb.get(key, {})
+            sa, sb = ma.sets.get(key), mb.sets.get(key)
+            # Which NSG is which across the two sides is the model's reading (a role's one NSG, or an NSG
+            # renamed with the same rules, is the same NSG); the solver judges the packets.
+            names_a, names_b = nsg_alignment(sa, sb)
+            per_a = {names_a.get(n, n): f for n, f in fa.get(key, {}).items()}
+            per_b = {names_b.get(n, n): f for n, f in fb.get(key, {}).items()}
             single = len(per_a) <= 1 and len(per_b) <= 1
             a, b = behind(per_a, single), behind(per_b, single)
-            sa, sb = ma.sets.get(key), mb.sets.get(key)
             extra, fewer = members_difference(sa, sb), members_difference(sb, sa)
             if sa is not None and sb is not None:
                 found, found_back = joined_differences(sa, sb), joined_differences(sb, sa)

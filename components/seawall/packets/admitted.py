@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from itertools import combinations
 from typing import Any, Literal
 
@@ -188,6 +189,7 @@ class RoleSet:
         self.role, self.direction = role, direction
         self.members = members  # Azure: what it admits with members' addresses (see seawall.packets.members)
         self.rules = rules  # Azure: its rules, to name the ones that admit what members_news finds
+        self.memo: dict[Any, tuple[Any, Node]] = {}  # members' differences from another side, asked twice
         # Azure: each NSG's own set and its set with members' addresses (a role may be under several)
         self.nsgs: dict[str, tuple[Callable[[], Node], Callable[[Within, Join], Node]]] = {}
         self._evaluate = evaluate
@@ -378,19 +380,26 @@ def _members_first_match(
     found = _MEMBERS_EVALUATED.get(key)
     if found is not None:
         return found
-    earlier = _Earlier(ends_meet, ends_node)
+    region = union_all(ends_node(w) for w in within) if within is not None else True
+    inside: dict[Ends, Node] = {}
+
+    def node_of(ends: Ends) -> Node:  # a rule's packets within the region: smaller sets, the same answer there
+        found = inside.get(ends)
+        if found is None:
+            found = inside[ends] = intersection(ends_node(ends), region)
+        return found
+
+    earlier = _Earlier(ends_meet, node_of)
     allowed: list[Node] = []
     for rule in [*ordered, *azure_defaults(direction)]:
         ends = joined(_ends(rule), join)
         if within is not None and not any(ends_meet(ends, w) for w in within):
             continue
-        effective = difference(ends_node(ends), earlier.covering(ends))
+        effective = difference(node_of(ends), earlier.covering(ends))
         earlier.add(ends)
         if rule.allow and effective is not False:
             allowed.append(effective)
     result = union_all(allowed)
-    if within is not None:
-        result = intersection(result, union_all(ends_node(w) for w in within))
     if len(_MEMBERS_EVALUATED) > 512:
         _MEMBERS_EVALUATED.clear()
     _MEMBERS_EVALUATED[key] = result
@@ -550,7 +559,8 @@ def compare(base: Admitted, head: Admitted) -> Comparison:
         members = members_news(sa, sb, more)
         if members is not None:
             news.append(members)
-        news += members_of_two(sa, sb, more)
+        if more is False and members is None:  # what members of two groups get, when nothing else is said
+            news += members_of_two(sa, sb, more)
         if less is not False:
             narrowing.append(Change(*key, less, tuple(_responsible(sa, less, lost))))
     base_keys = {u.key for u in base.unknown}
@@ -599,9 +609,49 @@ def _union_minus(mine: tuple[Box, ...], theirs: tuple[Box, ...]) -> tuple[Node, 
 MOST_NSGS = 4  # NSGs of one role judged in every combination (2**4 - 1 of them); beyond, their union
 
 
+def nsg_alignment(one: RoleSet | None, other: RoleSet | None) -> tuple[dict[str, str], dict[str, str]]:
+    """Each side's NSG names to names both sides share: a role's one NSG on each side is the same NSG
+    whatever its name (as the model reads it), and so is an NSG renamed with the same rules."""
+    mine = {n: n for n in (one.nsgs if one is not None else ())}
+    theirs = {n: n for n in (other.nsgs if other is not None else ())}
+    if one is None or other is None:
+        return mine, theirs
+    if len(mine) == 1 and len(theirs) == 1:
+        key = min(*mine, *theirs)
+        return {n: key for n in mine}, {n: key for n in theirs}
+    lone_mine: dict[tuple[Any, ...], list[str]] = {}
+    lone_theirs: dict[tuple[Any, ...], list[str]] = {}
+    for found, keys, lone, others in ((one, mine, lone_mine, theirs), (other, theirs, lone_theirs, mine)):
+        for n in sorted(keys):
+            if n not in others:
+                lone.setdefault(_nsg_content(found, n), []).append(n)
+    for content, listed in lone_mine.items():  # paired in name order, one key for both: the same either way round
+        for a, b in zip(listed, lone_theirs.get(content, []), strict=False):
+            mine[a] = theirs[b] = min(a, b)
+    return mine, theirs
+
+
+def _aligned(one: RoleSet | None, other: RoleSet | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each side's NSGs (their sets) by the names both sides share (:func:`nsg_alignment`)."""
+    names = nsg_alignment(one, other)
+    return tuple(  # type: ignore[return-value]
+        {names[i][n]: found.nsgs[n] for n in found.nsgs} if found is not None else {}
+        for i, found in enumerate((one, other))
+    )
+
+
+def _nsg_content(found: RoleSet, nsg: str) -> tuple[Any, ...]:
+    return tuple(
+        sorted(
+            ((r.priority or 0), r.label.partition("/")[2], r.allow, r.box, r.cidrs) for r in found.rules if r.nsg == nsg
+        )
+    )
+
+
 def _several(base: RoleSet | None, head: RoleSet | None) -> list[str] | None:
     """The NSG names of an Azure role that has more than one NSG on either side (None: one each, or AWS)."""
-    names = sorted({*(base.nsgs if base else ()), *(head.nsgs if head else ())})
+    a, b = _aligned(base, head)
+    names = sorted({*a, *b})
     sides = [len(x.nsgs) for x in (base, head) if x is not None]
     if not sides or max(sides) < 2 or len(names) > MOST_NSGS:
         return None
@@ -624,15 +674,12 @@ def _behind_some(
     NSG on both sides would hide any change to the other).
     """
     out: Node = False
+    nsgs = _aligned(mine, theirs)
     for size in range(1, len(names) + 1):
         for chosen in combinations(names, size):
             sets = []
-            for side in (mine, theirs):
-                parts = [
-                    side.nsgs[n][1](within, join) if members else side.nsgs[n][0]()
-                    for n in chosen
-                    if side is not None and n in side.nsgs
-                ]
+            for found in nsgs:
+                parts = [found[n][1](within, join) if members else found[n][0]() for n in chosen if n in found]
                 node: Node = False
                 for i, part in enumerate(parts):
                     node = part if i == 0 else intersection(node, part)
@@ -648,6 +695,15 @@ def members_difference(base: RoleSet | None, head: RoleSet | None, join: Join = 
     """
     if head is None or head.members is None:
         return False
+    remembered = head.memo.get((id(base), join))
+    if remembered is not None and remembered[0] is base:
+        return remembered[1]
+    found = _members_difference(base, head, join)
+    head.memo[(id(base), join)] = (base, found)
+    return found
+
+
+def _members_difference(base: RoleSet | None, head: RoleSet, join: Join) -> Node:
     within = _moved(base, head)
     if within is False:
         return False
@@ -658,16 +714,32 @@ def members_difference(base: RoleSet | None, head: RoleSet | None, join: Join = 
         found = _behind_some(head, base, several, members=True, within=within, join=join)
     else:
         theirs = base.members(within, join) if base is not None and base.members else False
+        assert head.members is not None
         found = difference(head.members(within, join), theirs)
     return found if join is None else intersection(found, _join_point(join))
 
 
 def _moved(base: RoleSet | None, head: RoleSet) -> Within | Literal[False]:
     """The rules one side has and the other lacks (only their packets can move); None: every packet can."""
-    if base is None or set(base.nsgs) != set(head.nsgs):
+    if base is None:
         return None
-    mine, theirs = _contents(head), _contents(base)
-    moved = [r for k, r in mine.items() if k not in theirs] + [r for k, r in theirs.items() if k not in mine]
+    key_head, key_base = nsg_alignment(head, base)
+    if set(key_head.values()) != set(key_base.values()):
+        return None
+    mine, theirs = _ordered(head, key_head), _ordered(base, key_base)
+    moved: list[PacketRule] = []
+    for nsg in sorted(mine):
+        # Rules both sides hold in the same order (a common subsequence) decide their packets alike; the
+        # others (added, removed, changed, or moved past one another) are the only ones that can move any.
+        a, b = mine[nsg], theirs[nsg]
+        kept_a: set[int] = set()
+        kept_b: set[int] = set()
+        matcher = SequenceMatcher(None, [k for k, _ in a], [k for k, _ in b], autojunk=False)
+        for block in matcher.get_matching_blocks():
+            kept_a.update(range(block.a, block.a + block.size))
+            kept_b.update(range(block.b, block.b + block.size))
+        moved += [r for i, (_, r) in enumerate(a) if i not in kept_a]
+        moved += [r for i, (_, r) in enumerate(b) if i not in kept_b]
     return tuple(dict.fromkeys(_ends(r) for r in moved)) if moved else False
 
 
@@ -741,7 +813,10 @@ def _joins(base: RoleSet | None, head: RoleSet) -> list[Join] | None:
             if (a[0] == "tag") != (b[0] == "tag"):
                 continue  # an ASG's members are not in a public service tag
             apart = [(_holds(p, *a), _holds(p, *b)) for p in sets]
-            moves = any(_holds(p, *a) or _holds(p, *b) for p in moving)  # a changed rule holds one of them
+            # A changed rule holds exactly one of them: a rule holding both (or neither, matching by address)
+            # treats a member of both as a member of either, and the rules no change touches keep their order,
+            # so a member of one group alone would show the change already.
+            moves = any(_holds(p, *a) != _holds(p, *b) for p in moving)
             if moves and (True, False) in apart and (False, True) in apart:
                 pairs.append((a, b))
         per_end.append(pairs)
@@ -749,8 +824,12 @@ def _joins(base: RoleSet | None, head: RoleSet) -> list[Join] | None:
     return joins if len(joins) <= MOST_JOINS else None
 
 
-def _contents(found: RoleSet) -> dict[tuple[Any, ...], PacketRule]:
-    return {(r.nsg, r.priority, r.label, r.allow, r.box, r.cidrs): r for r in found.rules}
+def _ordered(found: RoleSet, names: dict[str, str]) -> dict[str, list[tuple[tuple[Any, ...], PacketRule]]]:
+    """Each NSG's rules (by its shared name) in evaluation order, each by what it is: name, access, packets."""
+    out: dict[str, list[tuple[tuple[Any, ...], PacketRule]]] = {}
+    for r in sorted(found.rules, key=_order):
+        out.setdefault(names.get(r.nsg, r.nsg), []).append(((r.label.partition("/")[2], r.allow, r.box, r.cidrs), r))
+    return out
 
 
 def members_news(base: RoleSet | None, head: RoleSet | None, more: Node) -> Unknown | None:
@@ -811,7 +890,7 @@ def members_of_two(base: RoleSet | None, head: RoleSet | None, more: Node) -> li
     key = f"joined::{head.role}::{head.direction}"
     if found is None:
         text = (
-            f"{head.role} ({head.direction}): its rules tell apart more than {MOST_JOINS} pairs of groups; "
+            f"{head.role} ({head.direction}): its changed rules tell apart more than {MOST_JOINS} pairs of groups; "
             "seawall does not judge what members of two at once would get"
         )
         return [Unknown(head.role, key, text)]
@@ -823,19 +902,30 @@ def members_of_two(base: RoleSet | None, head: RoleSet | None, more: Node) -> li
         news = difference(difference(node, single), shown)
         if news is False:
             continue
-        who = " and ".join(
-            f"{'at' if n == 0 else 'from' if head.direction == 'in' else 'to'} members of both "
-            f"{pair[0][0]}:{pair[0][1]} and {pair[1][0]}:{pair[1][1]}"
-            for n, pair in enumerate(join)
-            if pair is not None
-        )
-        what = "; ".join(dict.fromkeys(part.what for part in said(news)))
+        parts = said(news)
+        sentences = []
+        for part in parts[:SENTENCES]:
+            local, peer = part.local, part.peer
+            if join[0] is not None:
+                local = _both(local or f"{join[0][0][0]}:{join[0][0][1]}", join[0])
+            if join[1] is not None:
+                peer = _both(peer, join[1])
+            mine = f"{head.role} ({local})" if local else head.role
+            way = f"on {mine} from {peer}" if head.direction == "in" else f"from {mine} to {peer}"
+            sentences.append(f"{part.what} {way}")
+        more_said = f" and {len(parts) - SENTENCES} more" if len(parts) > SENTENCES else ""
         text = (
-            f"{head.role} ({head.direction}): {what} {who} would newly pass; the plan does not say which members "
-            "belong to both (an interface in two ASGs, an address in two service tags)"
+            f"{head.role} ({head.direction}): {'; '.join(sentences)}{more_said} would newly pass; the plan does not "
+            "say which members belong to both groups (an interface in two ASGs, an address in two service tags)"
         )
         out.append(Unknown(head.role, f"{key}::{text}", text))
     return out
+
+
+def _both(words: str, pair: Pair) -> str:
+    """An end's words with the joined group read as the members of both."""
+    (f1, n1), (f2, n2) = pair
+    return words.replace(f"{f1}:{n1}", f"members of both {f1}:{n1} and {f2}:{n2}", 1)
 
 
 def _allowing(head: RoleSet, news: Node) -> list[str]:
