@@ -128,15 +128,16 @@ def aws_nat64(d: Plan) -> None:
     r["inputs"]["cidrIpv6"] = "64:ff9b::/96"
 
 
-def aws_unmodelled(d: Plan) -> None:
+def added(d: Plan, type_: str, name: str, inputs: dict[str, Any]) -> None:
+    """A resource added to a dmz-aws plan, as a hand (or another program) would."""
     d["resources"].append(
-        {
-            "type": "aws:ec2/networkAclRule:NetworkAclRule",
-            "name": "open-all",
-            "urn": "urn:pulumi:dmz-aws::seawall::aws:ec2/networkAclRule:NetworkAclRule::open-all",
-            "inputs": {"ruleAction": "allow", "cidrBlock": "0.0.0.0/0", "protocol": "-1"},
-        }
+        {"type": type_, "name": name, "urn": f"urn:pulumi:dmz-aws::seawall::{type_}::{name}", "inputs": inputs}
     )
+
+
+def aws_unmodelled(d: Plan) -> None:
+    rule = {"ruleAction": "allow", "cidrBlock": "0.0.0.0/0", "protocol": "-1"}
+    added(d, "aws:ec2/networkAclRule:NetworkAclRule", "open-all", rule)
 
 
 Edit = Callable[[Plan], None]
@@ -412,26 +413,13 @@ def _versioned_nsg(d: Plan) -> None:
 
 
 def _aws_native_ingress(d: Plan) -> None:
-    d["resources"].append(
-        {
-            "type": "aws-native:ec2:SecurityGroupIngress",
-            "name": "everything",
-            "urn": "urn:pulumi:dmz-aws::seawall::aws-native:ec2:SecurityGroupIngress::everything",
-            "inputs": {"groupId": "${dmz-gateway-sg.id}", "ipProtocol": "-1", "cidrIp": "0.0.0.0/0"},
-        }
-    )
+    rule = {"groupId": "${dmz-gateway-sg.id}", "ipProtocol": "-1", "cidrIp": "0.0.0.0/0"}
+    added(d, "aws-native:ec2:SecurityGroupIngress", "everything", rule)
 
 
 def _other_type(d: Plan) -> None:
     """A resource of a type seawall neither reads nor lists (a provider's new firewall rule, say)."""
-    d["resources"].append(
-        {
-            "type": "aws:ec2/transitGatewayPolicyTableRule:Allow",
-            "name": "through",
-            "urn": "urn:pulumi:dmz-aws::seawall::aws:ec2/transitGatewayPolicyTableRule:Allow::through",
-            "inputs": {"cidr": "0.0.0.0/0"},
-        }
-    )
+    added(d, "aws:ec2/transitGatewayPolicyTableRule:Allow", "through", {"cidr": "0.0.0.0/0"})
 
 
 def _mixed(widen: bool) -> Edit:

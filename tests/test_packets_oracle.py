@@ -450,22 +450,6 @@ def pair_contains(node: Node, local: End, proto: int, port: int, peer: End) -> b
     return subset(packet, node)
 
 
-def holds(o: Oracle, formula: Any, local: End, proto: int, port: int, peer: End) -> bool:
-    p = o.p
-    values = []
-    for (k, a4, a6, s, mk, m4, m6), end in (((p.lk, p.l4, p.l6, p.ls, p.lmk, p.lm4, p.lm6), local),
-                                             ((p.pk, p.p4, p.p6, p.ps, p.pmk, p.pm4, p.pm6), peer)):  # fmt: skip
-        kind, v4, v6, name, member_kind, member = end
-        values += [
-            (k, z3.IntVal(kind)), (a4, z3.BitVecVal(v4, 32)), (a6, z3.BitVecVal(v6, 128)),
-            (s, z3.IntVal(o.symbols.index(name))), (mk, z3.IntVal(member_kind)),
-            (m4, z3.BitVecVal(member if member_kind == 0 else 0, 32)),
-            (m6, z3.BitVecVal(member if member_kind == 1 else 0, 128)),
-        ]  # fmt: skip
-    values += [(p.proto, z3.IntVal(proto)), (p.port, z3.IntVal(port)), (p.ls2, z3.IntVal(-1)), (p.ps2, z3.IntVal(-1))]
-    return z3.is_true(z3.simplify(z3.substitute(formula, *values)))
-
-
 def seconds(o: Oracle, w: Any) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
     """The second group of the witness's member at each end (None: in one only)."""
     found = [int(w.eval(x, model_completion=True).as_long()) for x in (o.p.ls2, o.p.ps2)]

@@ -51,8 +51,7 @@ from seawall.packets.admitted import (
     Unknown,
     anchors,
     build,
-    members_news,
-    members_of_two,
+    members_unknowns,
 )
 from seawall.packets.describe import lines as describe
 from seawall.packets.resources import azure_rule
@@ -624,10 +623,8 @@ class _AzPackets:
         members = [
             found
             for key in cloud.roles()
-            if (found := members_news(plan.sets.get(key), cloud.sets[key], more.get(key, False))) is not None
+            for found in members_unknowns(plan.sets.get(key), cloud.sets[key], more.get(key, False))
         ]
-        for key in cloud.roles():
-            members += members_of_two(plan.sets.get(key), cloud.sets[key], more.get(key, False))
         return cls(plan, cloud, more, extra, names, members=members)
 
     def opened_by(self, role: str, direction: str, nsg: str, name: str) -> Node:

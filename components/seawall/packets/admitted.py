@@ -183,11 +183,9 @@ class RoleSet:
         signature: Any,
         boxes: tuple[Box, ...] | None = None,
         deciders: list[Decider] | None = None,
-        members: Callable[[Within, Join], Node] | None = None,
         rules: tuple[PacketRule, ...] = (),
     ) -> None:
         self.role, self.direction = role, direction
-        self.members = members  # Azure: what it admits with members' addresses (see seawall.packets.members)
         self.rules = rules  # Azure: its rules, to name the ones that admit what members_news finds
         self.memo: dict[Any, tuple[Any, Node]] = {}  # members' differences from another side, asked twice
         # Azure: each NSG's own set and its set with members' addresses (a role may be under several)
@@ -339,10 +337,7 @@ def _azure_role(role: str, direction: Direction, rules: list[PacketRule]) -> Rol
         for nsg in sorted(by_nsg)
     )
 
-    def members(within: Within = None, join: Join = None) -> Node:
-        return union_all(_members_first_match(direction, by_nsg[nsg], within, join) for nsg in sorted(by_nsg))
-
-    found = RoleSet(role, direction, evaluate, ("azure", signature), members=members, rules=tuple(rules))
+    found = RoleSet(role, direction, evaluate, ("azure", signature), rules=tuple(rules))
     found.nsgs = {
         nsg: (
             lambda nsg=nsg: _first_match(nsg, direction, by_nsg[nsg])[0],  # type: ignore[misc]
@@ -363,19 +358,31 @@ def _ends(rule: PacketRule) -> Ends:
 
 # One NSG's evaluation with members' addresses, by the content of its rules (both sides of a diff, and
 # every combination of a role's NSGs, ask for the same ones).
-_MEMBERS_EVALUATED: dict[tuple[Any, ...], Node] = {}
+_MEMBERS_EVALUATED: dict[tuple[Any, ...], tuple[Node, tuple[tuple[int, Node], ...]]] = {}
 
 
 def _members_first_match(
     direction: Direction, rules: list[PacketRule], within: Within = None, join: Join = None
 ) -> Node:
+    return _members_evaluated(direction, rules, within, join)[0]
+
+
+def _members_deciders(direction: Direction, rules: list[PacketRule], within: Within) -> list[tuple[PacketRule, Node]]:
+    """The allow rules (Azure's defaults after the NSG's own) with what each decides, members' addresses counted."""
+    chain = [*sorted(rules, key=_order), *azure_defaults(direction)]
+    return [(chain[i], node) for i, node in _members_evaluated(direction, rules, within, None)[1]]
+
+
+def _members_evaluated(
+    direction: Direction, rules: list[PacketRule], within: Within, join: Join
+) -> tuple[Node, tuple[tuple[int, Node], ...]]:
     """First match with members' addresses: each rule decides what it holds and no earlier rule does.
 
     ``within``: only the packets of these rules' boxes are asked for (what a change can move), so only
     the rules that meet them take part; the first match of a packet there is the same among them.
     ``join``: members of two groups at once (see :func:`joined`).
     """
-    ordered = sorted(rules, key=lambda r: (r.priority if r.priority is not None else 0, r.label))
+    ordered = sorted(rules, key=_order)
     key = (direction, tuple((r.allow, r.box, r.cidrs) for r in ordered), within, join)
     found = _MEMBERS_EVALUATED.get(key)
     if found is not None:
@@ -390,16 +397,16 @@ def _members_first_match(
         return found
 
     earlier = _Earlier(ends_meet, node_of)
-    allowed: list[Node] = []
-    for rule in [*ordered, *azure_defaults(direction)]:
+    allowed: list[tuple[int, Node]] = []  # by position in the chain: rules of equal content share an entry
+    for i, rule in enumerate([*ordered, *azure_defaults(direction)]):
         ends = joined(_ends(rule), join)
         if within is not None and not any(ends_meet(ends, w) for w in within):
             continue
         effective = difference(node_of(ends), earlier.covering(ends))
         earlier.add(ends)
         if rule.allow and effective is not False:
-            allowed.append(effective)
-    result = union_all(allowed)
+            allowed.append((i, effective))
+    result = (union_all(node for _, node in allowed), tuple(allowed))
     if len(_MEMBERS_EVALUATED) > 512:
         _MEMBERS_EVALUATED.clear()
     _MEMBERS_EVALUATED[key] = result
@@ -540,7 +547,7 @@ def compare(base: Admitted, head: Admitted) -> Comparison:
         gained: Collection[Box] | None = None
         lost: Collection[Box] | None = None
         several = _several(sa, sb)
-        crowd = sorted({*(sa.nsgs if sa else ()), *(sb.nsgs if sb else ())})
+        crowd = sorted({*nsg_alignment(sa, sb)[0].values(), *nsg_alignment(sa, sb)[1].values()})
         if len(crowd) > MOST_NSGS:
             text = (
                 f"{key[0]} ({key[1]}): {len(crowd)} NSGs are tagged for the role and its rules changed; seawall "
@@ -556,11 +563,7 @@ def compare(base: Admitted, head: Admitted) -> Comparison:
             more, less = (False, False) if a == b else (difference(b, a), difference(a, b))
         if more is not False:
             broadening.append(Change(*key, more, tuple(_responsible(sb, more, gained))))
-        members = members_news(sa, sb, more)
-        if members is not None:
-            news.append(members)
-        if more is False and members is None:  # what members of two groups get, when nothing else is said
-            news += members_of_two(sa, sb, more)
+        news += members_unknowns(sa, sb, more)
         if less is not False:
             narrowing.append(Change(*key, less, tuple(_responsible(sa, less, lost))))
     base_keys = {u.key for u in base.unknown}
@@ -693,7 +696,7 @@ def members_difference(base: RoleSet | None, head: RoleSet | None, join: Join = 
 
     ``join``: for members of two groups at once, at the first group's point (see :func:`joined`).
     """
-    if head is None or head.members is None:
+    if head is None or not head.nsgs:
         return False
     remembered = head.memo.get((id(base), join))
     if remembered is not None and remembered[0] is base:
@@ -713,10 +716,14 @@ def _members_difference(base: RoleSet | None, head: RoleSet, join: Join) -> Node
     if several:
         found = _behind_some(head, base, several, members=True, within=within, join=join)
     else:
-        theirs = base.members(within, join) if base is not None and base.members else False
-        assert head.members is not None
-        found = difference(head.members(within, join), theirs)
+        theirs = _members_of(base, within, join) if base is not None else False
+        found = difference(_members_of(head, within, join), theirs)
     return found if join is None else intersection(found, _join_point(join))
+
+
+def _members_of(found: RoleSet, within: Within, join: Join) -> Node:
+    """What a role admits with members' addresses: the union of its NSGs' (one NSG, in seawall's plans)."""
+    return union_all(evaluate(within, join) for _, evaluate in found.nsgs.values())
 
 
 def _moved(base: RoleSet | None, head: RoleSet) -> Within | Literal[False]:
@@ -808,17 +815,20 @@ def _joins(base: RoleSet | None, head: RoleSet) -> list[Join] | None:
                 if f in ("role", "group") or (f == "tag" and n not in ("VirtualNetwork", "AzureLoadBalancer"))
             }
         )
+        # Which rules hold each group, as bits (rule i is bit i), among all rules and among the changed ones.
+        held = {g: sum(1 << i for i, p in enumerate(sets) if _holds(p, *g)) for g in named}
+        moving_held = {g: sum(1 << i for i, p in enumerate(moving) if _holds(p, *g)) for g in named}
         pairs: list[Pair | None] = [None]
         for a, b in combinations(named, 2):
             if (a[0] == "tag") != (b[0] == "tag"):
                 continue  # an ASG's members are not in a public service tag
-            apart = [(_holds(p, *a), _holds(p, *b)) for p in sets]
-            # A changed rule holds exactly one of them: a rule holding both (or neither, matching by address)
-            # treats a member of both as a member of either, and the rules no change touches keep their order,
-            # so a member of one group alone would show the change already.
-            moves = any(_holds(p, *a) != _holds(p, *b) for p in moving)
-            if moves and (True, False) in apart and (False, True) in apart:
+            # Some rule tells them apart each way, and a changed rule holds exactly one of them: a rule holding
+            # both (or neither, matching by address) treats a member of both as a member of either, and the
+            # rules no change touches keep their order, so a member of one group alone shows the change.
+            if held[a] & ~held[b] and held[b] & ~held[a] and moving_held[a] ^ moving_held[b]:
                 pairs.append((a, b))
+                if len(pairs) > MOST_JOINS + 1:
+                    return None
         per_end.append(pairs)
     joins: list[Join] = [(lo, pe) for lo in per_end[0] for pe in per_end[1] if lo is not None or pe is not None]
     return joins if len(joins) <= MOST_JOINS else None
@@ -832,6 +842,15 @@ def _ordered(found: RoleSet, names: dict[str, str]) -> dict[str, list[tuple[tupl
     return out
 
 
+def members_unknowns(base: RoleSet | None, head: RoleSet | None, more: Node) -> list[Unknown]:
+    """Azure: what head admits beyond base only for where members' addresses are, or, when nothing else
+    about the role is said, for members of two groups at once (those lines would restate it)."""
+    found = members_news(base, head, more)
+    if found is not None:
+        return [found]
+    return members_of_two(base, head, more) if more is False else []
+
+
 def members_news(base: RoleSet | None, head: RoleSet | None, more: Node) -> Unknown | None:
     """Azure: what head admits and base does not only because of where a network member's address is.
 
@@ -839,7 +858,7 @@ def members_news(base: RoleSet | None, head: RoleSet | None, more: Node) -> Unkn
     head − base may hold more: members at addresses a CIDR names. What the model's own difference
     already shows (its addresses read as every host there) is not said twice.
     """
-    if head is None or head.members is None or (base is not None and base.members is None):
+    if head is None or not head.nsgs or (base is not None and not base.nsgs):
         return None
     delta = members_difference(base, head)
     if delta is False:
@@ -856,7 +875,7 @@ def members_news(base: RoleSet | None, head: RoleSet | None, more: Node) -> Unkn
         else:
             sentences.append(f"{part.what} from {mine} to {part.peer}")
     more_said = len(said(news)) - SENTENCES
-    allowing = _allowing(head, news)
+    allowing = _allowing(base, head, news)
     by = f", by {', '.join(allowing[:RULES_NAMED])}" + (
         f" and {len(allowing) - RULES_NAMED} more" if len(allowing) > RULES_NAMED else ""
     )
@@ -872,7 +891,7 @@ def members_news(base: RoleSet | None, head: RoleSet | None, more: Node) -> Unkn
 def joined_differences(base: RoleSet | None, head: RoleSet | None) -> dict[Join, Node] | None:
     """Azure: what members of two groups at once could get from head and not from base, per join
     (:func:`joined`); None when there are more joins than seawall judges."""
-    if head is None or head.members is None or (base is not None and base.members is None):
+    if head is None or not head.nsgs or (base is not None and not base.nsgs):
         return {}
     joins = _joins(base, head)
     if joins is None:
@@ -884,7 +903,7 @@ def joined_differences(base: RoleSet | None, head: RoleSet | None) -> dict[Join,
 def members_of_two(base: RoleSet | None, head: RoleSet | None, more: Node) -> list[Unknown]:
     """Azure: what head admits and base does not only for members of two groups at once, beyond what
     members of one already show; "cannot judge" (the plan does not say who belongs to both)."""
-    if head is None or base is None or head.members is None:
+    if head is None or base is None or not head.nsgs:
         return []  # a new role: all it admits is shown already
     found = joined_differences(base, head)
     key = f"joined::{head.role}::{head.direction}"
@@ -928,18 +947,13 @@ def _both(words: str, pair: Pair) -> str:
     return words.replace(f"{f1}:{n1}", f"members of both {f1}:{n1} and {f2}:{n2}", 1)
 
 
-def _allowing(head: RoleSet, news: Node) -> list[str]:
-    """The allow rules of head that decide some of ``news`` (first match, members' addresses counted)."""
+def _allowing(base: RoleSet | None, head: RoleSet, news: Node) -> list[str]:
+    """The allow rules of head that decide some of ``news``: the evaluation that found them says so."""
+    within = _moved(base, head)
     out = []
     for nsg, rules in _by_nsg(head.rules).items():
-        earlier = _Earlier(ends_meet, ends_node)
-        ordered = sorted(rules, key=_order)
-        for rule in [*ordered, *azure_defaults(head.direction)]:
-            ends = _ends(rule)
-            touched = intersection(ends_node(ends), news) if rule.allow else False
-            decided = difference(touched, earlier.covering(ends)) if touched is not False else False
-            earlier.add(ends)
-            if decided is not False:
+        for rule, decided in _members_deciders(head.direction, rules, within or None):
+            if intersection(decided, news) is not False:
                 out.append(rule.label if not rule.default else f"{nsg}/{rule.label}")
     return sorted(set(out))
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
+from seawall.aws.account import GROUP_TAG
 from seawall.aws.limits import EGRESS_RULE, ICMP_PROTOCOLS, INGRESS_RULE, PREFIX_LIST, SECURITY_GROUP
 from seawall.azure.limits import APPLICATION_SECURITY_GROUP, NETWORK_SECURITY_GROUP
 from seawall.packets.admitted import (
@@ -236,9 +237,6 @@ def _aws_peer(r: Resource, index: ResourceIndex, role: str, unknown: list[Unknow
     return union_sets(parts) if parts else _outside("unknown", "(no peer)", r.name, role, unknown)
 
 
-SPLIT_TAG = "seawall:group"  # an AWS role's second and later groups (a quota split) carry it
-
-
 def _canonical(index: ResourceIndex, type_: str, reference: Any) -> str | None:
     """The role a referenced group or ASG stands for: only the role's own group, the one resource of
     the type tagged for it (an AWS split group aside). Another group tagged for the role is not its
@@ -247,7 +245,7 @@ def _canonical(index: ResourceIndex, type_: str, reference: Any) -> str | None:
     if target is None:
         return None
     role = _tags(target).get(ROLE_TAG)
-    if not role or SPLIT_TAG in _tags(target):
+    if not role or GROUP_TAG in _tags(target):
         return None
     return str(role) if _claimants(index, type_).get(str(role)) == [target.name] else None
 
@@ -259,7 +257,7 @@ def _claimants(index: ResourceIndex, type_: str) -> dict[str, list[str]]:
         found = {}
         for r in index.resources:
             tags = _tags(r)
-            if r.type == type_ and tags.get(ROLE_TAG) and SPLIT_TAG not in tags:
+            if r.type == type_ and tags.get(ROLE_TAG) and GROUP_TAG not in tags:
                 found.setdefault(str(tags[ROLE_TAG]), []).append(r.name)
         index.memo[f"claimants::{type_}"] = found
     return found
@@ -281,7 +279,7 @@ def _group_peer(
     others = sorted(_claimants(index, type_).get(str(claimed), [])) if claimed else []
     if not claimed:
         what = f"{target.name} has no role"
-    elif SPLIT_TAG in _tags(target):
+    elif GROUP_TAG in _tags(target):
         what = f"{target.name} is a quota split of role {claimed}, which seawall never references"
     elif len(others) > 1:
         what = f"{target.name} is one of {len(others)} tagged for role {claimed} ({', '.join(others)}): which is its own is not known"
